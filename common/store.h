@@ -13,6 +13,9 @@
     Ownership: the store owns its RocksDB handles; a batch belongs to the
     caller until cc_store_commit takes it. Values returned by cc_store_get are
     the caller's to free.
+
+    Threads: reads and commits may come from several threads at once (the
+    store does not change after open); one batch is one thread's.
     =========================================================================
 */
 
@@ -33,9 +36,11 @@ typedef bool (cc_store_visit_fn) (const uint8_t *key, size_t key_size, const uin
                                   size_t value_size, void *argument);
 
 //  Opens (creating if missing) the database at path with the column
-//  families named in families (NULL-terminated; "default" is implicit).
-//  cache_bytes sizes the block cache (0 = a small default). NULL with
-//  reason STORE or IO on failure, e.g. when another process holds it.
+//  families named in families (NULL-terminated, may be NULL; "default" is
+//  implicit). Families the database holds but the caller did not name are
+//  opened too (RocksDB requires it) but get no index. cache_bytes sizes the
+//  block cache (0 = 8 MiB). NULL with reason STORE (the message names the
+//  path) on failure, e.g. when another process holds the database.
 cc_store_t *
     cc_store_open (const char *path, const char *const *families, size_t cache_bytes,
                    cc_reason_t *reason);
@@ -49,13 +54,16 @@ void
 int
     cc_store_family (cc_store_t *self, const char *name);
 
-//  Reads one value. 0 with *value_p (caller frees) and *size_p, NOT_FOUND,
-//  or STORE.
+//  Reads one value. 0 with *value_p (caller frees; a NUL byte follows the
+//  size bytes, so text reads as a string) and *size_p, NOT_FOUND, STORE or
+//  NOMEM.
 int
     cc_store_get (cc_store_t *self, int family, const void *key, size_t key_size,
                   uint8_t **value_p, size_t *size_p);
 
-//  Visits every entry whose key starts with prefix, in key order. 0 or STORE.
+//  Visits every entry whose key starts with prefix, in key order (an
+//  empty prefix visits all). key and value are valid during the call
+//  only. 0 or STORE.
 int
     cc_store_scan (cc_store_t *self, int family, const void *prefix, size_t prefix_size,
                    cc_store_visit_fn *visit, void *argument);
