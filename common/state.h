@@ -10,39 +10,72 @@
     block is committed.
 
     The rules of DESIGN.md section 3, each with its own error code:
-      - every tx: opened (signature, chain id, fields: see tx.h); nonce is
-        exactly the signer's last nonce + 1 (NONCE_REPLAY below, NONCE_GAP
-        above); balance covers amount + fee (INSUFFICIENT_BALANCE); no sum
-        overflows (AMOUNT_OVERFLOW); the fee goes to the block's proposer.
+      - every tx: opened (signature, chain id, fields: see tx.h; a tx not
+        yet opened is opened here with its signature checked); its chain id
+        is this chain's (WRONG_CHAIN, even for a tx opened earlier for
+        another chain); nonce is exactly the signer's last nonce + 1
+        (NONCE_REPLAY below, NONCE_GAP above); balance covers amount + fee
+        (INSUFFICIENT_BALANCE); no sum overflows (AMOUNT_OVERFLOW: amount +
+        fee, the recipient's and the proposer's new balances); the fee goes
+        to the block's proposer's account. Checked in that order, the
+        payload's rules coming before the money.
       - Transfer: amount > 0 (ZERO_AMOUNT).
-      - Certify: signer is a genesis CA (NOT_CA); node not banned (BANNED);
-        valid_until beyond this height (CERT_EXPIRED); a renewal must extend
-        the validity (ALREADY_ACTIVE otherwise); a new member needs room
-        (VALSET_FULL).
+      - Certify: signer is a genesis CA (NOT_CA); node not a genesis CA
+        (ALREADY_ACTIVE for a producing one, BAD_FIELD otherwise); node not
+        banned (BANNED); valid_until > h + 1, so the node is in V(h + 1) at
+        least (CERT_EXPIRED); a node active at h is renewed: valid_until
+        must grow (ALREADY_ACTIVE otherwise), since_height is kept; any
+        other node becomes ACTIVE from h + 1 (since_height = h + 1); a node
+        not already in V(h + 1) needs room: V(h + 1), producing CAs
+        included, must hold fewer than max_validators (VALSET_FULL; 0 = no
+        limit).
       - Revoke: signer is a genesis CA (NOT_CA); node known (UNKNOWN_NODE)
-        and active (NOT_ACTIVE).
+        and active at h (NOT_ACTIVE). Effect: status REVOKED.
       - Evidence: two votes, both signed (domain vote, this chain) by the
         same validator for the same height, round and type, with different
         block hashes (INVALID_EVIDENCE otherwise); the offender is a known
         certified node (UNKNOWN_NODE), not already banned (ALREADY_PUNISHED),
-        and not the tx signer (SELF_EVIDENCE). Effect: status BANNED.
-      - Resign: signer is an active validator (NOT_ACTIVE).
+        and not the tx signer (SELF_EVIDENCE). Effect: status BANNED (from
+        any status), reason naming the height and round. Genesis CAs have
+        no record: UNKNOWN_NODE.
+      - Resign: signer is a validator active at h (NOT_ACTIVE). Effect:
+        status RESIGNED.
+    Here h is the block's height, and a record is "active at x" when its
+    status is ACTIVE and x < valid_until.
     A transaction that fails changes nothing.
 
-    Every change made in block h takes effect for V(h+1). Expiry needs no
-    write: a certificate is active at height h only while h < valid_until.
-    Jailing: at the end of block h, an active validator that signed none of
-    the canonical commits (block h's last commit onwards) of the last K =
-    jail_after heights is set JAILED (K = 0 disables jailing).
+    Every change made in block h takes effect for V(h+1): V(x) = producing
+    genesis CAs + records active at x. Expiry needs no write: a certificate
+    is active at height x only while x < valid_until.
+    Jailing (K = jail_after; 0 disables it): block h carries the canonical
+    commit of h - 1, whose signers get last_signed_height = h - 1. Then
+    every record active at h that was in the set for each of the heights
+    h-K .. h-1 and signed none of their commits is set JAILED (reason
+    "absent from the last K commits", status_height = h), that is when
+        max(last_signed_height + 1, since_height) + K <= h.
+    A validator in the set from height 1 that never signs is jailed by
+    block K + 1, not earlier. Genesis CAs are never jailed.
 
     The app hash after block h is H(app_hash(h-1) || H(W)), where W is the
     list of (key, value) pairs block h wrote, sorted by key, each encoded as
     4-byte big-endian key length || key || 4-byte big-endian value length ||
     value. app_hash(0), the genesis state, uses 32 zero bytes as app_hash(-1).
+    Keys (values are packed protobufs unless noted):
+      "a" + address (32)      Account; every account the block touched
+      "v" + pubkey (32)       ValidatorRecord; every record it changed
+      "s" + height (8, BE)    V(height) as its sorted keys concatenated,
+                              written by block height-1 only when
+                              V(height) != V(height-1) (genesis writes V(1))
+    Meta keys "m..." (height, app hash, genesis hash) are stored too but
+    are not part of W. W holds final values, not the transaction list: two
+    commuting transactions in either order give the same app hash (the
+    header's tx root covers the order).
 
     Ownership: the state borrows the store and the genesis (both must
     outlive it). An exec borrows the state and must be destroyed or
-    committed before another exec of the same state is committed.
+    committed before another exec of the same state is committed. A state
+    and its execs are used by one thread at a time (reads fill the state's
+    account cache).
     =========================================================================
 */
 
@@ -66,8 +99,10 @@ typedef struct _cc_exec_t cc_exec_t;
 //  --- Committed state ------------------------------------------------------------
 
 //  Opens the state held in store; an empty store gets the genesis state
-//  (height 0) written and committed. Refuses (CONFIG) a store made from
-//  another genesis. Caller owns the result.
+//  (height 0) written and committed (genesis validators: ACTIVE from
+//  height 1, valid_until UINT64_MAX). Refuses (CONFIG) a store made from
+//  another genesis or opened without CC_STATE_FAMILY. The genesis is not
+//  validated here (cc_genesis_load does). Caller owns the result.
 cc_state_t *
     cc_state_new (cc_store_t *store, cc_genesis_t *genesis, cc_reason_t *reason);
 
@@ -113,7 +148,8 @@ int
 //  --- Executing a block ------------------------------------------------------------
 
 //  Starts executing block `height` (= cc_state_height + 1) proposed by
-//  proposer. Caller owns the result.
+//  proposer (32 bytes, copied). Caller owns the result; NULL for another
+//  height.
 cc_exec_t *
     cc_exec_new (cc_state_t *state, uint64_t height, const uint8_t *proposer);
 
@@ -126,13 +162,15 @@ void
 void
     cc_exec_set_last_commit_signers (cc_exec_t *self, const uint8_t *signers, size_t count);
 
-//  Applies one opened transaction with every rule above. 0, or the rule's
-//  error code with a specific message; on error nothing changes.
+//  Applies one transaction with every rule above (opening it first if
+//  needed). 0, or the rule's error code with a specific message; on error
+//  nothing changes. INVALID_ARG after cc_exec_finish.
 int
     cc_exec_apply (cc_exec_t *self, cc_tx_t *tx, cc_reason_t *reason);
 
-//  Ends the block (jailing) and computes its app hash into app_hash.
-//  No more cc_exec_apply after this. 0 or error.
+//  Ends the block (last-commit signers, jailing, V(height + 1)) and
+//  computes its app hash into app_hash (may be NULL). No more
+//  cc_exec_apply after this. 0, INVALID_ARG if already finished, NOMEM.
 int
     cc_exec_finish (cc_exec_t *self, uint8_t *app_hash);
 
@@ -146,7 +184,7 @@ int
                      uint64_t *nonce);
 
 //  Adds the finished block's writes (state records and the state's own
-//  height and app hash) to batch. 0 or error.
+//  height and app hash) to batch. 0, or INVALID_ARG before finish.
 int
     cc_exec_write (cc_exec_t *self, cc_batch_t *batch);
 

@@ -10,8 +10,8 @@
       CA i         = FIXTURE_CA (i)        = 1 + i       (i = 0 .. cas - 1)
       validator i  = FIXTURE_VALIDATOR (i) = 100 + i
       account i    = FIXTURE_ACCOUNT (i)   = 1000 + i
-    Keys from 10000 up are never used by fixture_genesis: free for tests
-    (candidates, outsiders).
+    Keys from 10000 up are free for tests (candidates, outsiders) as long
+    as a genesis has at most 9000 accounts.
     =========================================================================
 */
 
