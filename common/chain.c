@@ -1,0 +1,341 @@
+/*  =========================================================================
+    chain - the committed chain of one process, over its own store
+
+    The tip lives in memory and in the "meta" family; both change only after
+    a block's batch is on disk, so the in-memory tip, the state and the
+    store agree at every moment a caller can observe.
+
+    DESIGN: a block's batch holds everything the block changes, the state
+    engine's writes (which include the state's own height and app hash)
+    and the tip together. RocksDB applies a WriteBatch whole or not at all
+    and, with sync, only returns once its log record is on disk; so after a
+    crash, reopening finds either the previous tip with its state or the
+    new one with its block, never a mix. Opening checks that the tip and
+    the state agree, which they do unless the database was tampered with.
+    =========================================================================
+*/
+
+#include "chain.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  Key of the tip in "meta", and the size of its value.
+#define S_TIP_KEY "tip"
+#define S_TIP_SIZE (8 + CC_HASH_SIZE + 8)
+
+struct _cc_chain_t {
+    cc_genesis_t *genesis;              //  borrowed: the chain's genesis
+    cc_store_t *store;                  //  owned database
+    cc_state_t *state;                  //  owned committed state
+    int blocks;                         //  family: height -> block
+    int hashes;                         //  family: block hash -> height
+    int txs;                            //  family: tx hash -> TxLocation
+    int meta;                           //  family: the tip
+    uint64_t height;                    //  tip height (0 = genesis)
+    uint8_t tip_hash [CC_HASH_SIZE];    //  tip block hash (genesis hash at 0)
+    uint64_t tip_time;                  //  tip time (genesis time at 0)
+};
+
+//  --- Encodings ---------------------------------------------------------------
+
+static void
+s_put_u64 (uint8_t *data, uint64_t value)
+{
+    for (int index = 7; index >= 0; index--) {
+        data [index] = (uint8_t) value;
+        value >>= 8;
+    }
+}
+
+static uint64_t
+s_get_u64 (const uint8_t *data)
+{
+    uint64_t value = 0;
+    for (int index = 0; index < 8; index++)
+        value = (value << 8) | data [index];
+    return value;
+}
+
+//  --- Opening and closing --------------------------------------------------------
+
+//  Reads the tip from "meta"; the genesis when there is none yet.
+static int
+s_load_tip (cc_chain_t *self, cc_reason_t *reason)
+{
+    uint8_t *value = NULL;
+    size_t size = 0;
+    int rc = cc_store_get (self->store, self->meta, S_TIP_KEY, strlen (S_TIP_KEY), &value,
+                           &size);
+    if (rc == CC_E_NOT_FOUND) {
+        self->height = 0;
+        memcpy (self->tip_hash, cc_genesis_hash (self->genesis), CC_HASH_SIZE);
+        self->tip_time = cc_genesis_time_ms (self->genesis);
+        rc = 0;
+    }
+    else
+    if (rc == 0 && size != S_TIP_SIZE)
+        rc = cc_reason_set (reason, CC_E_STORE, "chain: tip record of %zu bytes", size);
+    else
+    if (rc == 0) {
+        self->height = s_get_u64 (value);
+        memcpy (self->tip_hash, value + 8, CC_HASH_SIZE);
+        self->tip_time = s_get_u64 (value + 8 + CC_HASH_SIZE);
+    }
+    else
+        cc_reason_set (reason, rc, "chain: reading the tip: %s", cc_error_message (rc));
+    free (value);
+    if (rc == 0 && self->height != cc_state_height (self->state))
+        rc = cc_reason_set (reason, CC_E_STORE, "chain: tip at height %llu, state at %llu",
+                            (unsigned long long) self->height,
+                            (unsigned long long) cc_state_height (self->state));
+    return rc;
+}
+
+cc_chain_t *
+cc_chain_open (const char *dir, cc_genesis_t *genesis, size_t cache_bytes,
+               cc_reason_t *reason)
+{
+    assert (dir && genesis);
+    cc_chain_t *self = (cc_chain_t *) calloc (1, sizeof (cc_chain_t));
+    if (!self) {
+        cc_reason_set (reason, CC_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    self->genesis = genesis;
+    const char *const families [] = {CC_STATE_FAMILY, "blocks", "hashes", "txs", "meta", NULL};
+    self->store = cc_store_open (dir, families, cache_bytes, reason);
+    if (!self->store) {
+        free (self);
+        return NULL;
+    }
+    self->blocks = cc_store_family (self->store, "blocks");
+    self->hashes = cc_store_family (self->store, "hashes");
+    self->txs = cc_store_family (self->store, "txs");
+    self->meta = cc_store_family (self->store, "meta");
+    self->state = cc_state_new (self->store, genesis, reason);
+    if (!self->state || s_load_tip (self, reason) != 0) {
+        cc_chain_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+cc_chain_destroy (cc_chain_t **self_p)
+{
+    if (self_p && *self_p) {
+        cc_chain_t *self = *self_p;
+        cc_state_destroy (&self->state);
+        cc_store_destroy (&self->store);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  --- Accessors ---------------------------------------------------------------------
+
+uint64_t
+cc_chain_height (cc_chain_t *self)
+{
+    return self->height;
+}
+
+const uint8_t *
+cc_chain_tip_hash (cc_chain_t *self)
+{
+    return self->tip_hash;
+}
+
+uint64_t
+cc_chain_tip_time (cc_chain_t *self)
+{
+    return self->tip_time;
+}
+
+cc_state_t *
+cc_chain_state (cc_chain_t *self)
+{
+    return self->state;
+}
+
+cc_store_t *
+cc_chain_store (cc_chain_t *self)
+{
+    return self->store;
+}
+
+cc_genesis_t *
+cc_chain_genesis (cc_chain_t *self)
+{
+    return self->genesis;
+}
+
+//  --- Verifying and committing -------------------------------------------------------
+
+int
+cc_chain_verify (cc_chain_t *self, cc_block_t *block, const cc_block_verify_opts_t *opts,
+                 cc_exec_t **exec_p, cc_reason_t *reason)
+{
+    cc_block_parent_t parent = {self->tip_hash, self->tip_time};
+    return cc_block_verify (block, self->state, &parent, opts, exec_p, reason);
+}
+
+//  With an exec from an earlier check: what that check could not know.
+static int
+s_check_known (cc_chain_t *self, cc_block_t *block, cc_exec_t *exec, cc_reason_t *reason)
+{
+    uint64_t height = self->height + 1;
+    if (cc_block_height (block) != height)
+        return cc_reason_set (reason, CC_E_WRONG_HEIGHT, "block height %llu, expected %llu",
+                              (unsigned long long) cc_block_height (block),
+                              (unsigned long long) height);
+    if (memcmp (cc_block_parent_hash (block), self->tip_hash, CC_HASH_SIZE) != 0)
+        return cc_reason_set (reason, CC_E_WRONG_PARENT, "block %llu does not extend the tip",
+                              (unsigned long long) height);
+    if (cc_exec_tx_count (exec) != cc_block_tx_count (block))
+        return cc_reason_set (reason, CC_E_INVALID_ARG,
+                              "exec applied %zu txs, the block carries %zu",
+                              cc_exec_tx_count (exec), cc_block_tx_count (block));
+    cc_valset_t *valset = cc_state_valset (self->state, height);
+    if (!valset)
+        return cc_reason_set (reason, CC_E_NOMEM, "out of memory");
+    int rc = cc_commit_verify (cc_block_commit (block),
+                               cc_genesis_chain_id (self->genesis), height,
+                               cc_block_hash (block), valset, NULL, NULL, reason);
+    cc_valset_destroy (&valset);
+    return rc;
+}
+
+//  Fills batch with the block, its indexes and the new tip.
+static int
+s_batch_block (cc_chain_t *self, cc_block_t *block, cc_batch_t *batch, cc_reason_t *reason)
+{
+    uint64_t height = cc_block_height (block);
+    uint8_t height_key [8];
+    s_put_u64 (height_key, height);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    int rc = cc_block_encode (block, true, &data, &size);
+    if (rc != 0)
+        return cc_reason_set (reason, rc, "chain: encoding block %llu: %s",
+                              (unsigned long long) height, cc_error_message (rc));
+    cc_batch_put (batch, self->blocks, height_key, sizeof (height_key), data, size);
+    free (data);
+    cc_batch_put (batch, self->hashes, cc_block_hash (block), CC_HASH_SIZE, height_key,
+                  sizeof (height_key));
+    for (size_t index = 0; index < cc_block_tx_count (block); index++) {
+        Certchain__TxLocation location = CERTCHAIN__TX_LOCATION__INIT;
+        location.height = height;
+        location.index = (uint32_t) index;
+        uint8_t packed [32];
+        size_t packed_size = certchain__tx_location__pack (&location, packed);
+        cc_batch_put (batch, self->txs, cc_tx_hash (cc_block_tx (block, index)), CC_HASH_SIZE,
+                      packed, packed_size);
+    }
+    uint8_t tip [S_TIP_SIZE];
+    s_put_u64 (tip, height);
+    memcpy (tip + 8, cc_block_hash (block), CC_HASH_SIZE);
+    s_put_u64 (tip + 8 + CC_HASH_SIZE, cc_block_time (block));
+    cc_batch_put (batch, self->meta, S_TIP_KEY, strlen (S_TIP_KEY), tip, sizeof (tip));
+    return 0;
+}
+
+int
+cc_chain_commit (cc_chain_t *self, cc_block_t *block, cc_exec_t **exec_p, cc_reason_t *reason)
+{
+    cc_exec_t *exec = exec_p ? *exec_p : NULL;
+    if (exec_p)
+        *exec_p = NULL;
+    int rc = 0;
+    if (!cc_block_commit (block))
+        rc = cc_reason_set (reason, CC_E_COMMIT_BELOW_QUORUM,
+                            "block %llu carries no commit",
+                            (unsigned long long) cc_block_height (block));
+    else
+    if (exec)
+        rc = s_check_known (self, block, exec, reason);
+    else {
+        cc_block_verify_opts_t opts = {.require_commit = true};
+        rc = cc_chain_verify (self, block, &opts, &exec, reason);
+    }
+    cc_batch_t *batch = rc == 0 ? cc_store_batch (self->store) : NULL;
+    if (rc == 0 && !batch)
+        rc = cc_reason_set (reason, CC_E_NOMEM, "out of memory");
+    if (rc == 0)
+        rc = s_batch_block (self, block, batch, reason);
+    if (rc == 0) {
+        rc = cc_exec_write (exec, batch);
+        if (rc != 0)
+            cc_reason_set (reason, rc, "chain: state writes: %s", cc_error_message (rc));
+    }
+    if (rc == 0) {
+        rc = cc_store_commit (self->store, &batch, true);
+        if (rc != 0)
+            cc_reason_set (reason, rc, "chain: committing block %llu: %s",
+                           (unsigned long long) cc_block_height (block),
+                           cc_error_message (rc));
+    }
+    cc_batch_destroy (&batch);
+    if (rc != 0) {
+        cc_exec_destroy (&exec);
+        return rc;
+    }
+    cc_state_commit (self->state, &exec);
+    self->height = cc_block_height (block);
+    memcpy (self->tip_hash, cc_block_hash (block), CC_HASH_SIZE);
+    self->tip_time = cc_block_time (block);
+    return 0;
+}
+
+//  --- Reading committed blocks ---------------------------------------------------------
+
+int
+cc_chain_block (cc_chain_t *self, uint64_t height, uint8_t **data_p, size_t *size_p)
+{
+    if (height == 0 || height > self->height)
+        return CC_E_NOT_FOUND;
+    uint8_t key [8];
+    s_put_u64 (key, height);
+    return cc_store_get (self->store, self->blocks, key, sizeof (key), data_p, size_p);
+}
+
+int
+cc_chain_block_by_hash (cc_chain_t *self, const uint8_t *hash, uint64_t *height_p,
+                        uint8_t **data_p, size_t *size_p)
+{
+    uint8_t *value = NULL;
+    size_t size = 0;
+    int rc = cc_store_get (self->store, self->hashes, hash, CC_HASH_SIZE, &value, &size);
+    if (rc != 0)
+        return rc;
+    uint64_t height = size == 8 ? s_get_u64 (value) : 0;
+    free (value);
+    if (size != 8)
+        return CC_E_STORE;
+    if (height_p)
+        *height_p = height;
+    return cc_chain_block (self, height, data_p, size_p);
+}
+
+int
+cc_chain_tx (cc_chain_t *self, const uint8_t *hash, uint64_t *height, uint32_t *index)
+{
+    uint8_t *value = NULL;
+    size_t size = 0;
+    int rc = cc_store_get (self->store, self->txs, hash, CC_HASH_SIZE, &value, &size);
+    if (rc != 0)
+        return rc;
+    Certchain__TxLocation *location = (Certchain__TxLocation *) cc_codec_unpack (
+        &certchain__tx_location__descriptor, value, size, 64, &rc);
+    free (value);
+    if (!location)
+        return CC_E_STORE;
+    if (height)
+        *height = location->height;
+    if (index)
+        *index = location->index;
+    certchain__tx_location__free_unpacked (location, NULL);
+    return 0;
+}
