@@ -104,7 +104,10 @@ cc_chain_open (const char *dir, cc_genesis_t *genesis, size_t cache_bytes,
         return NULL;
     }
     self->genesis = genesis;
-    const char *const families [] = {CC_STATE_FAMILY, "blocks", "hashes", "txs", "meta", NULL};
+    //  "service" holds what the owning service keeps beside the chain (last
+    //  signed step, discarded blocks, pending challenges), under its own keys.
+    const char *const families [] = {CC_STATE_FAMILY, "blocks", "hashes", "txs",
+                                     "meta", CC_CHAIN_SERVICE_FAMILY, NULL};
     self->store = cc_store_open (dir, families, cache_bytes, reason);
     if (!self->store) {
         free (self);

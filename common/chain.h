@@ -35,6 +35,10 @@
 
 typedef struct _cc_chain_t cc_chain_t;
 
+//  Column family for the owning service's own records (cc_chain_store,
+//  cc_store_family): the chain never reads or writes it.
+#define CC_CHAIN_SERVICE_FAMILY "service"
+
 //  Opens (creating if missing) the chain stored at dir for genesis, with a
 //  block cache of cache_bytes (0 = default). NULL with reason: STORE or IO
 //  (the store, e.g. held by another process), CONFIG (a store made from
