@@ -497,6 +497,41 @@ cc_config_set (cc_config_t *self, const char *path, const char *value, cc_reason
 
 //  --- Reading values --------------------------------------------------------------
 
+int
+cc_config_text_u64 (const char *text, uint64_t *value)
+{
+    uint64_t number = 0;
+    if (!text || !*text)
+        return CC_E_BAD_FIELD;
+    for (const char *scan = text; *scan; scan++) {
+        unsigned digit = (unsigned) (*scan - '0');
+        if (digit > 9)
+            return CC_E_BAD_FIELD;
+        if (number > (UINT64_MAX - digit) / 10)
+            return CC_E_OVERSIZE;
+        number = number * 10 + digit;
+    }
+    *value = number;
+    return 0;
+}
+
+int
+cc_config_text_bool (const char *text, bool *value)
+{
+    if (!text)
+        return CC_E_BAD_FIELD;
+    if (strcmp (text, "1") == 0 || strcasecmp (text, "true") == 0
+        || strcasecmp (text, "yes") == 0)
+        *value = true;
+    else
+    if (strcmp (text, "0") == 0 || strcasecmp (text, "false") == 0
+        || strcasecmp (text, "no") == 0)
+        *value = false;
+    else
+        return CC_E_BAD_FIELD;
+    return 0;
+}
+
 const char *
 cc_config_get (cc_config_t *self, const char *path)
 {
@@ -514,19 +549,9 @@ cc_config_get_u64 (cc_config_t *self, const char *path, uint64_t *value, cc_reas
     if (!text)
         return cc_reason_set (reason, CC_E_NOT_FOUND, "%s: unknown key '%s'", self->program,
                               path);
-    uint64_t number = 0;
-    bool valid = *text != 0;
-    for (const char *scan = text; *scan && valid; scan++) {
-        unsigned digit = (unsigned) (*scan - '0');
-        if (digit > 9 || number > (UINT64_MAX - digit) / 10)
-            valid = false;
-        else
-            number = number * 10 + digit;
-    }
-    if (!valid)
+    if (cc_config_text_u64 (text, value) != 0)
         return cc_reason_set (reason, CC_E_CONFIG, "%s: expected a number, got '%s'", path,
                               text);
-    *value = number;
     return 0;
 }
 
@@ -538,14 +563,7 @@ cc_config_get_bool (cc_config_t *self, const char *path, bool *value, cc_reason_
     if (!text)
         return cc_reason_set (reason, CC_E_NOT_FOUND, "%s: unknown key '%s'", self->program,
                               path);
-    if (strcmp (text, "1") == 0 || strcasecmp (text, "true") == 0
-        || strcasecmp (text, "yes") == 0)
-        *value = true;
-    else
-    if (strcmp (text, "0") == 0 || strcasecmp (text, "false") == 0
-        || strcasecmp (text, "no") == 0)
-        *value = false;
-    else
+    if (cc_config_text_bool (text, value) != 0)
         return cc_reason_set (reason, CC_E_CONFIG,
                               "%s: expected true or false (1/0, yes/no), got '%s'", path, text);
     return 0;

@@ -98,6 +98,16 @@ int
 
 //  --- Reading values --------------------------------------------------------------
 
+//  Parses a plain unsigned decimal, "0" to "18446744073709551615": 0,
+//  BAD_FIELD for anything else, OVERSIZE past 2^64 - 1. Shared by every
+//  reader of numbers in text (configuration, genesis, command lines).
+int
+    cc_config_text_u64 (const char *text, uint64_t *value);
+
+//  Parses 1/0, true/false or yes/no (any case): 0 or BAD_FIELD.
+int
+    cc_config_text_bool (const char *text, bool *value);
+
 //  The effective value of a key; NULL for an undeclared path.
 const char *
     cc_config_get (cc_config_t *self, const char *path);

@@ -441,21 +441,11 @@ s_parse_number (const char *text, uint64_t maximum, const char *path, uint64_t *
                 cc_reason_t *reason)
 {
     uint64_t number = 0;
-    bool valid = *text != 0, overflow = false;
-    for (const char *scan = text; *scan && valid; scan++) {
-        unsigned digit = (unsigned) (*scan - '0');
-        if (digit > 9)
-            valid = false;
-        else
-        if (number > (UINT64_MAX - digit) / 10)
-            overflow = true;
-        else
-            number = number * 10 + digit;
-    }
-    if (!valid)
+    int rc = cc_config_text_u64 (text, &number);
+    if (rc == CC_E_BAD_FIELD)
         return cc_reason_set (reason, CC_E_CONFIG,
                               "genesis: %s: expected a whole number, got '%.40s'", path, text);
-    if (overflow || number > maximum)
+    if (rc != 0 || number > maximum)
         return cc_reason_set (reason, CC_E_CONFIG,
                               "genesis: %s: out of range (at most %" PRIu64 "), got '%.40s'",
                               path, maximum, text);
@@ -475,14 +465,7 @@ s_parse_key (const char *text, const char *path, uint8_t *key, cc_reason_t *reas
 static int
 s_parse_bool (const char *text, const char *path, bool *value, cc_reason_t *reason)
 {
-    if (strcmp (text, "1") == 0 || strcasecmp (text, "true") == 0
-        || strcasecmp (text, "yes") == 0)
-        *value = true;
-    else
-    if (strcmp (text, "0") == 0 || strcasecmp (text, "false") == 0
-        || strcasecmp (text, "no") == 0)
-        *value = false;
-    else
+    if (cc_config_text_bool (text, value) != 0)
         return cc_reason_set (reason, CC_E_CONFIG, "genesis: %s: expected 1 or 0, got '%.40s'",
                               path, text);
     return 0;

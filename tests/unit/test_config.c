@@ -483,9 +483,33 @@ s_suite (void)
     tcase_add_test (tcase, test_arguments_and_requests);
     tcase_add_test (tcase, test_print_reloads);
     tcase_add_test (tcase, test_zpl_check);
+    tcase_add_test (tcase, test_text_readers);
     suite_add_tcase (suite, tcase);
     return suite;
 }
+
+START_TEST (test_text_readers)
+{
+    uint64_t number = 7;
+    ck_assert_int_eq (cc_config_text_u64 ("0", &number), 0);
+    ck_assert_uint_eq (number, 0);
+    ck_assert_int_eq (cc_config_text_u64 ("18446744073709551615", &number), 0);
+    ck_assert_uint_eq (number, UINT64_MAX);
+    ck_assert_int_eq (cc_config_text_u64 ("18446744073709551616", &number), CC_E_OVERSIZE);
+    ck_assert_int_eq (cc_config_text_u64 ("", &number), CC_E_BAD_FIELD);
+    ck_assert_int_eq (cc_config_text_u64 ("-1", &number), CC_E_BAD_FIELD);
+    ck_assert_int_eq (cc_config_text_u64 ("12a", &number), CC_E_BAD_FIELD);
+    ck_assert_int_eq (cc_config_text_u64 (" 1", &number), CC_E_BAD_FIELD);
+    ck_assert_uint_eq (number, UINT64_MAX);     //  unchanged by refusals
+    bool flag = false;
+    ck_assert_int_eq (cc_config_text_bool ("YES", &flag), 0);
+    ck_assert (flag);
+    ck_assert_int_eq (cc_config_text_bool ("0", &flag), 0);
+    ck_assert (!flag);
+    ck_assert_int_eq (cc_config_text_bool ("maybe", &flag), CC_E_BAD_FIELD);
+    ck_assert_int_eq (cc_config_text_bool (NULL, &flag), CC_E_BAD_FIELD);
+}
+END_TEST
 
 int
 main (void)
