@@ -471,23 +471,6 @@ START_TEST (test_zpl_check)
 }
 END_TEST
 
-static Suite *
-s_suite (void)
-{
-    Suite *suite = suite_create ("config");
-    TCase *tcase = tcase_create ("config");
-    tcase_add_test (tcase, test_defaults);
-    tcase_add_test (tcase, test_file_and_flags);
-    tcase_add_test (tcase, test_environment);
-    tcase_add_test (tcase, test_refusals);
-    tcase_add_test (tcase, test_arguments_and_requests);
-    tcase_add_test (tcase, test_print_reloads);
-    tcase_add_test (tcase, test_zpl_check);
-    tcase_add_test (tcase, test_text_readers);
-    suite_add_tcase (suite, tcase);
-    return suite;
-}
-
 START_TEST (test_text_readers)
 {
     uint64_t number = 7;
@@ -510,6 +493,24 @@ START_TEST (test_text_readers)
     ck_assert_int_eq (cc_config_text_bool (NULL, &flag), CC_E_BAD_FIELD);
 }
 END_TEST
+
+static Suite *
+s_suite (void)
+{
+    Suite *suite = suite_create ("config");
+    TCase *tcase = tcase_create ("config");
+    tcase_add_test (tcase, test_defaults);
+    tcase_add_test (tcase, test_file_and_flags);
+    tcase_add_test (tcase, test_environment);
+    tcase_add_test (tcase, test_refusals);
+    tcase_add_test (tcase, test_arguments_and_requests);
+    tcase_add_test (tcase, test_print_reloads);
+    tcase_add_test (tcase, test_zpl_check);
+    tcase_add_test (tcase, test_text_readers);
+    suite_add_tcase (suite, tcase);
+    return suite;
+}
+
 
 int
 main (void)
