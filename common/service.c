@@ -28,7 +28,8 @@ cc_service_start (cc_config_t *config, const char *service, int argc, char **arg
     cc_reason_t reason;
     cc_reason_clear (&reason);
     if (cc_config_parse (config, argc, argv, &reason) != 0) {
-        fprintf (stderr, "%s: %s\n", service, cc_reason_text (&reason));
+        //  The parser's message already names the program.
+        fprintf (stderr, "%s\n", cc_reason_text (&reason));
         *exit_code = CC_EXIT_CONFIG;
         return NULL;
     }

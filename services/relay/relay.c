@@ -1,0 +1,892 @@
+/*  =========================================================================
+    relay - certchain-relay, the "mainnet": stores the chain, relays gossip
+
+    One czmq actor owns everything: the chain (its RocksDB shard), the
+    three bound sockets, the metrics and two recent sets for dedupe, all
+    driven by one zloop. Start-up is the only place that can fail; after
+    it every outside input gets an Error reply or a counted drop, never an
+    end of the loop.
+
+    DESIGN: the relay trusts transaction signatures inside a block covered
+    by a quorum commit (the signature_checked callback answers true), so
+    storing a block costs the commit's n signature checks and the state
+    re-execution, not one check per transaction: the validators checked
+    every signature before they precommitted, and every verifier checks
+    them again. Verification runs inline in the loop: without per-tx
+    signatures it is short. Submitted transactions are remembered by
+    H(tx hash || signature), not by the hash alone: the relay does not
+    verify signatures, so a copy of someone's body with a forged signature
+    must not keep the genuine transaction out; committed transactions are
+    refused by hash, from the chain's index.
+    =========================================================================
+*/
+
+#include "relay.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "block.h"
+#include "chain.h"
+#include "genesis.h"
+#include "gossip.h"
+#include "metrics.h"
+#include "rpc.h"
+#include "seen.h"
+#include "service.h"
+#include "tx.h"
+
+//  Bounds of relay/max_message_kb: a transaction must fit; an int holds it.
+#define S_MIN_MESSAGE_KB 128
+#define S_MAX_MESSAGE_KB (1024 * 1024)
+//  Room left in a GetBlocks reply for the Reply's own fields.
+#define S_REPLY_OVERHEAD (64 * 1024)
+//  Messages read from one socket per wake-up, so no socket starves another.
+#define S_BURST 256
+//  Metrics event period.
+#define S_TICK_MS 1000
+
+typedef struct {
+    zsock_t *pipe;              //  actor pipe to main
+    cc_config_t *config;        //  configuration (borrowed)
+    cc_log_t *log;              //  service log (borrowed)
+    cc_genesis_t *genesis;      //  genesis of the chain (owned)
+    cc_chain_t *chain;          //  committed chain over store/path (owned)
+    const char *chain_id;       //  genesis chain id (owned by genesis)
+    zsock_t *rpc;               //  ROUTER relay/rpc
+    zsock_t *pub;               //  XPUB relay/pub
+    zsock_t *gossip;            //  XSUB relay/gossip
+    cc_metrics_t *metrics;      //  counters and the evt event
+    cc_seen_t *gossip_seen;     //  H(topic || payload) of recent gossip and publications
+    cc_seen_t *tx_seen;         //  H(tx hash || signature) of recent submissions
+    size_t max_message_size;    //  relay/max_message_kb in bytes
+    bool unsafe_skip_checks;    //  test only: publish uploads unverified
+} self_t;
+
+//  --- Configuration -----------------------------------------------------------------
+
+void
+cc_relay_define (cc_config_t *config)
+{
+    cc_config_define (config, "relay/rpc", CC_RELAY_RPC_DEFAULT, "rpc",
+                      "ROUTER endpoint bound for requests (SubmitTx, UploadBlock, GetBlocks...)");
+    cc_config_define (config, "relay/pub", CC_RELAY_PUB_DEFAULT, "pub",
+                      "XPUB endpoint bound for subscribers (topics tx, cns, blk, evt)");
+    cc_config_define (config, "relay/gossip", CC_RELAY_GOSSIP_DEFAULT, "gossip",
+                      "XSUB endpoint bound for publishers (consensus messages, txs, events)");
+    cc_config_define (config, "relay/unsafe_skip_checks", "0", "unsafe-skip-checks",
+                      "TEST ONLY: 1 publishes uploaded blocks without verifying or storing them");
+    cc_config_define (config, "relay/max_message_kb", "16384", "max-message-kb",
+                      "largest message accepted on any socket, in KiB");
+    cc_service_define_common (config, "./relay-data");
+}
+
+int
+cc_relay_check (cc_config_t *config, cc_reason_t *reason)
+{
+    if (cc_config_arg_count (config) > 0)
+        return cc_reason_set (reason, CC_E_CONFIG, "unexpected argument '%s' (see --help)",
+                              cc_config_arg (config, 0));
+    const char *endpoints [] = {"relay/rpc", "relay/pub", "relay/gossip"};
+    for (size_t index = 0; index < sizeof (endpoints) / sizeof (endpoints [0]); index++) {
+        const char *value = cc_config_get (config, endpoints [index]);
+        if (!value || !*value)
+            return cc_reason_set (reason, CC_E_CONFIG, "%s: an endpoint is required",
+                                  endpoints [index]);
+    }
+    bool skip = false;
+    int rc = cc_config_get_bool (config, "relay/unsafe_skip_checks", &skip, reason);
+    if (rc != 0)
+        return rc;
+    uint64_t kb = 0;
+    rc = cc_config_get_u64 (config, "relay/max_message_kb", &kb, reason);
+    if (rc != 0)
+        return rc;
+    if (kb < S_MIN_MESSAGE_KB || kb > S_MAX_MESSAGE_KB)
+        return cc_reason_set (reason, CC_E_CONFIG,
+                              "relay/max_message_kb: expected %d to %d, got %" PRIu64,
+                              S_MIN_MESSAGE_KB, S_MAX_MESSAGE_KB, kb);
+    const char *store = cc_config_get (config, "store/path");
+    if (!store || !*store)
+        return cc_reason_set (reason, CC_E_CONFIG, "store/path: a directory is required");
+    return 0;
+}
+
+static bool
+s_is_boolean_word (const char *text)
+{
+    const char *words [] = {"0", "1", "true", "false", "yes", "no"};
+    for (size_t index = 0; index < sizeof (words) / sizeof (words [0]); index++)
+        if (strcasecmp (text, words [index]) == 0)
+            return true;
+    return false;
+}
+
+char **
+cc_relay_args_normalize (int argc, char **argv)
+{
+    char **args = (char **) calloc ((size_t) argc + 1, sizeof (char *));
+    if (!args)
+        return NULL;
+    for (int index = 0; index < argc; index++) {
+        args [index] = argv [index];
+        bool bare = strcmp (argv [index], "--unsafe-skip-checks") == 0
+                    && (index + 1 >= argc || !s_is_boolean_word (argv [index + 1]));
+        if (bare)
+            args [index] = (char *) "--unsafe-skip-checks=1";
+    }
+    return args;
+}
+
+//  --- Helpers ---------------------------------------------------------------------
+
+//  Adds one to the counter prefix + the code's stable name ("drop.MALFORMED").
+static void
+s_count (self_t *self, const char *prefix, int code)
+{
+    char name [64];
+    snprintf (name, sizeof (name), "%s%s", prefix, cc_error_name (code));
+    cc_metrics_add (self->metrics, name, 1);
+}
+
+static void
+s_hex (const uint8_t *data, size_t size, char *text)
+{
+    cc_hex_encode (data, size, text);
+}
+
+static void
+s_reply_error (self_t *self, zframe_t *identity, uint64_t id, int code, const char *message)
+{
+    cc_rpc_reply_error (self->rpc, identity, id, code, message);
+}
+
+static void
+s_reply_ok (self_t *self, zframe_t *identity, uint64_t id)
+{
+    Certchain__Reply reply = CERTCHAIN__REPLY__INIT;
+    reply.id = id;
+    reply.kind_case = CERTCHAIN__REPLY__KIND_OK;
+    reply.ok = true;
+    cc_rpc_reply (self->rpc, identity, &reply);
+}
+
+//  Publishes [topic][data] on pub and remembers it, so that the same bytes
+//  coming back through gossip (a node echoing what it heard) stop here.
+static void
+s_publish (self_t *self, const char *topic, const uint8_t *data, size_t size)
+{
+    uint8_t key [CC_HASH_SIZE];
+    cc_hash2 (topic, strlen (topic), data, size, key);
+    cc_seen_insert (self->gossip_seen, key);
+    if (cc_rpc_send_bytes (self->pub, NULL, topic, data, size) != 0)
+        cc_metrics_add (self->metrics, "error.publish", 1);
+}
+
+//  --- Transactions ------------------------------------------------------------------
+
+//  Checks, dedupes and publishes one submitted transaction. hash gets the
+//  tx hash and *has_hash says whether the envelope got that far. 0, or the
+//  refusal code with reason.
+static int
+s_accept_tx (self_t *self, const Certchain__Signed *envelope, uint8_t *hash, bool *has_hash,
+             cc_reason_t *reason)
+{
+    *has_hash = false;
+    cc_tx_t *tx = cc_tx_from_envelope (envelope, reason);
+    if (!tx) {
+        s_count (self, "refused.", reason->code);
+        return reason->code;
+    }
+    memcpy (hash, cc_tx_hash (tx), CC_HASH_SIZE);
+    *has_hash = true;
+    //  Every stateless rule, but not the signature (see DESIGN above).
+    int rc = cc_tx_open (tx, self->chain_id, true, reason);
+    uint8_t key [CC_HASH_SIZE];
+    cc_hash2 (hash, CC_HASH_SIZE, cc_tx_envelope (tx)->signature.data, CC_SIGNATURE_SIZE, key);
+    if (rc == 0 && cc_seen_contains (self->tx_seen, key))
+        rc = cc_reason_set (reason, CC_E_DUPLICATE, "transaction already submitted");
+    if (rc == 0) {
+        uint64_t height = 0;
+        uint32_t index = 0;
+        int found = cc_chain_tx (self->chain, hash, &height, &index);
+        if (found == 0)
+            rc = cc_reason_set (reason, CC_E_DUPLICATE,
+                                "transaction already committed at height %" PRIu64, height);
+        else
+        if (found != CC_E_NOT_FOUND)
+            rc = cc_reason_set (reason, found, "transaction index: %s", cc_error_message (found));
+    }
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (rc == 0) {
+        rc = cc_tx_encode (tx, &data, &size);
+        if (rc != 0)
+            cc_reason_set (reason, rc, "encoding the transaction: %s", cc_error_message (rc));
+    }
+    if (rc == 0) {
+        s_publish (self, CC_TOPIC_TX, data, size);
+        cc_seen_insert (self->tx_seen, key);
+        cc_metrics_add (self->metrics, "submitted", 1);
+    }
+    else
+        s_count (self, "refused.", rc);
+    free (data);
+    cc_tx_destroy (&tx);
+    return rc;
+}
+
+static void
+s_submit_tx (self_t *self, zframe_t *identity, Certchain__Request *request)
+{
+    cc_reason_t reason;
+    cc_reason_clear (&reason);
+    uint8_t hash [CC_HASH_SIZE];
+    bool has_hash = false;
+    int rc = s_accept_tx (self, request->submit_tx ? request->submit_tx->tx : NULL, hash,
+                          &has_hash, &reason);
+    if (rc != 0) {
+        s_reply_error (self, identity, request->id, rc, cc_reason_text (&reason));
+        return;
+    }
+    Certchain__TxResult result = CERTCHAIN__TX_RESULT__INIT;
+    result.hash = cc_bytes_view (hash, CC_HASH_SIZE);
+    Certchain__TxResult *results [1] = {&result};
+    Certchain__SubmitResult submit = CERTCHAIN__SUBMIT_RESULT__INIT;
+    submit.n_results = 1;
+    submit.results = results;
+    Certchain__Reply reply = CERTCHAIN__REPLY__INIT;
+    reply.id = request->id;
+    reply.kind_case = CERTCHAIN__REPLY__KIND_SUBMIT_RESULT;
+    reply.submit_result = &submit;
+    cc_rpc_reply (self->rpc, identity, &reply);
+}
+
+static void
+s_submit_batch (self_t *self, zframe_t *identity, Certchain__Request *request)
+{
+    Certchain__SubmitTxBatch *batch = request->submit_tx_batch;
+    size_t count = batch ? batch->n_txs : 0;
+    if (count > CC_RELAY_MAX_BATCH) {
+        char message [96];
+        snprintf (message, sizeof (message), "batch of %zu transactions, at most %d", count,
+                  CC_RELAY_MAX_BATCH);
+        s_reply_error (self, identity, request->id, CC_E_OVERSIZE, message);
+        return;
+    }
+    //  One allocation per array; the reply's fields point into them.
+    size_t slots = count ? count : 1;
+    Certchain__TxResult *results = calloc (slots, sizeof (Certchain__TxResult));
+    Certchain__TxResult **pointers = calloc (slots, sizeof (Certchain__TxResult *));
+    Certchain__Error *errors = calloc (slots, sizeof (Certchain__Error));
+    cc_reason_t *reasons = calloc (slots, sizeof (cc_reason_t));
+    uint8_t *hashes = calloc (slots, CC_HASH_SIZE);
+    if (!results || !pointers || !errors || !reasons || !hashes)
+        s_reply_error (self, identity, request->id, CC_E_NOMEM, NULL);
+    else {
+        for (size_t index = 0; index < count; index++) {
+            Certchain__TxResult *result = &results [index];
+            certchain__tx_result__init (result);
+            pointers [index] = result;
+            uint8_t *hash = hashes + index * CC_HASH_SIZE;
+            bool has_hash = false;
+            int rc = s_accept_tx (self, batch->txs [index], hash, &has_hash, &reasons [index]);
+            if (has_hash)
+                result->hash = cc_bytes_view (hash, CC_HASH_SIZE);
+            if (rc != 0) {
+                cc_rpc_error_set (&errors [index], rc, cc_reason_text (&reasons [index]));
+                result->error = &errors [index];
+            }
+        }
+        Certchain__SubmitResult submit = CERTCHAIN__SUBMIT_RESULT__INIT;
+        submit.n_results = count;
+        submit.results = pointers;
+        Certchain__Reply reply = CERTCHAIN__REPLY__INIT;
+        reply.id = request->id;
+        reply.kind_case = CERTCHAIN__REPLY__KIND_SUBMIT_RESULT;
+        reply.submit_result = &submit;
+        cc_rpc_reply (self->rpc, identity, &reply);
+    }
+    free (results);
+    free (pointers);
+    free (errors);
+    free (reasons);
+    free (hashes);
+}
+
+//  --- Blocks --------------------------------------------------------------------------
+
+//  The relay trusts transaction signatures under a quorum commit.
+static bool
+s_trust_signature (void *argument, const uint8_t *tx_hash, const uint8_t *signature)
+{
+    return true;
+}
+
+//  A block at a height the relay already stores: the same one (0) or
+//  another (EXISTS, a conflict).
+static int
+s_known_block (self_t *self, cc_block_t *block, cc_reason_t *reason)
+{
+    uint64_t height = cc_block_height (block);
+    if (height == cc_chain_height (self->chain)
+        && memcmp (cc_block_hash (block), cc_chain_tip_hash (self->chain), CC_HASH_SIZE) == 0)
+        return 0;
+    uint64_t stored = 0;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    int rc = cc_chain_block_by_hash (self->chain, cc_block_hash (block), &stored, &data, &size);
+    free (data);
+    if (rc == 0 && stored == height)
+        return 0;
+    if (rc != 0 && rc != CC_E_NOT_FOUND)
+        return cc_reason_set (reason, rc, "block index: %s", cc_error_message (rc));
+    return cc_reason_set (reason, CC_E_EXISTS, "relay holds another block at height %" PRIu64,
+                          height);
+}
+
+//  Verifies, stores and publishes the next block. 0 or the verdict.
+static int
+s_store_block (self_t *self, cc_block_t *block, cc_reason_t *reason)
+{
+    cc_block_verify_opts_t opts = {
+        .require_commit = true,
+        .threads = 0,
+        .signature_checked = s_trust_signature,
+        .signature_argument = NULL,
+    };
+    cc_exec_t *exec = NULL;
+    int rc = cc_chain_verify (self->chain, block, &opts, &exec, reason);
+    if (rc == 0)
+        rc = cc_chain_commit (self->chain, block, &exec, reason);
+    cc_exec_destroy (&exec);
+    if (rc != 0)
+        return rc;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (cc_block_encode (block, true, &data, &size) == 0)
+        s_publish (self, CC_TOPIC_BLOCK, data, size);
+    else
+        cc_metrics_add (self->metrics, "error.publish", 1);
+    free (data);
+    return 0;
+}
+
+static void
+s_upload_block (self_t *self, zframe_t *identity, Certchain__Request *request)
+{
+    ProtobufCBinaryData bytes = request->upload_block ? request->upload_block->block
+                                                      : cc_bytes_view (NULL, 0);
+    if (self->unsafe_skip_checks) {
+        s_publish (self, CC_TOPIC_BLOCK, bytes.data, bytes.len);
+        cc_metrics_add (self->metrics, "upload.unchecked", 1);
+        cc_log_warn (self->log, "published an upload of %zu bytes UNCHECKED (unsafe_skip_checks)",
+                     bytes.len);
+        s_reply_ok (self, identity, request->id);
+        return;
+    }
+    cc_reason_t reason;
+    cc_reason_clear (&reason);
+    int rc = 0;
+    cc_block_t *block = cc_block_decode (bytes.data, bytes.len, &reason);
+    uint64_t tip = cc_chain_height (self->chain);
+    uint64_t height = block ? cc_block_height (block) : 0;
+    if (!block)
+        rc = reason.code;
+    else
+    if (height == 0)
+        rc = cc_reason_set (&reason, CC_E_WRONG_HEIGHT, "relay height %" PRIu64, tip);
+    else
+    if (height <= tip) {
+        rc = s_known_block (self, block, &reason);
+        if (rc == 0) {
+            cc_metrics_add (self->metrics, "upload.duplicate", 1);
+            s_reply_ok (self, identity, request->id);
+            cc_block_destroy (&block);
+            return;
+        }
+        if (rc == CC_E_EXISTS) {
+            cc_metrics_add (self->metrics, "conflict", 1);
+            char hash [2 * CC_HASH_SIZE + 1];
+            s_hex (cc_block_hash (block), CC_HASH_SIZE, hash);
+            cc_log_warn (self->log, "conflicting block %s at stored height %" PRIu64, hash,
+                         height);
+        }
+    }
+    else
+    if (height > tip + 1)
+        //  The exact text lets the uploader send the blocks the relay lacks.
+        rc = cc_reason_set (&reason, CC_E_WRONG_HEIGHT, "relay height %" PRIu64, tip);
+    else {
+        rc = s_store_block (self, block, &reason);
+        if (rc == 0) {
+            cc_metrics_add (self->metrics, "uploads", 1);
+            cc_metrics_committed (self->metrics, cc_block_tx_count (block));
+            cc_metrics_set_height (self->metrics, height);
+            char proposer [2 * CC_PUBKEY_SIZE + 1];
+            s_hex (cc_block_proposer (block), CC_PUBKEY_SIZE, proposer);
+            cc_log_info (self->log, "stored block %" PRIu64 " (%zu txs, round %u) by %.16s",
+                         height, cc_block_tx_count (block), cc_block_round (block), proposer);
+            s_reply_ok (self, identity, request->id);
+            cc_block_destroy (&block);
+            return;
+        }
+        cc_log_warn (self->log, "refused block %" PRIu64 ": %s: %s", height,
+                     cc_error_name (rc), cc_reason_text (&reason));
+    }
+    if (rc != CC_E_EXISTS)
+        s_count (self, "upload.refused.", rc);
+    s_reply_error (self, identity, request->id, rc, cc_reason_text (&reason));
+    cc_block_destroy (&block);
+}
+
+static void
+s_get_blocks (self_t *self, zframe_t *identity, Certchain__Request *request)
+{
+    uint64_t from = request->get_blocks ? request->get_blocks->from_height : 0;
+    uint32_t limit = request->get_blocks ? request->get_blocks->max_count : 0;
+    if (from == 0)
+        from = 1;
+    if (limit == 0 || limit > CC_RELAY_MAX_BLOCKS)
+        limit = CC_RELAY_MAX_BLOCKS;
+    size_t budget = self->max_message_size < CC_RELAY_MAX_REPLY_BYTES
+                        ? self->max_message_size : CC_RELAY_MAX_REPLY_BYTES;
+    budget -= S_REPLY_OVERHEAD;
+    ProtobufCBinaryData *blocks = calloc (limit, sizeof (ProtobufCBinaryData));
+    if (!blocks) {
+        s_reply_error (self, identity, request->id, CC_E_NOMEM, NULL);
+        return;
+    }
+    size_t count = 0, total = 0;
+    int rc = 0;
+    uint64_t tip = cc_chain_height (self->chain);
+    for (uint64_t height = from; height <= tip && count < limit; height++) {
+        uint8_t *data = NULL;
+        size_t size = 0;
+        rc = cc_chain_block (self->chain, height, &data, &size);
+        if (rc != 0)
+            break;
+        //  Always at least one block, so a large block cannot stall a sync.
+        if (count > 0 && total + size + 16 > budget) {
+            free (data);
+            break;
+        }
+        blocks [count++] = cc_bytes_view (data, size);
+        total += size + 16;
+    }
+    if (rc != 0)
+        s_reply_error (self, identity, request->id, rc, "reading blocks from the store");
+    else {
+        Certchain__Blocks list = CERTCHAIN__BLOCKS__INIT;
+        list.n_blocks = count;
+        list.blocks = blocks;
+        Certchain__Reply reply = CERTCHAIN__REPLY__INIT;
+        reply.id = request->id;
+        reply.kind_case = CERTCHAIN__REPLY__KIND_BLOCKS;
+        reply.blocks = &list;
+        cc_rpc_reply (self->rpc, identity, &reply);
+    }
+    for (size_t index = 0; index < count; index++)
+        free (blocks [index].data);
+    free (blocks);
+}
+
+static void
+s_get_block (self_t *self, zframe_t *identity, Certchain__Request *request)
+{
+    Certchain__GetBlock *get = request->get_block;
+    uint64_t tip = cc_chain_height (self->chain);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    int rc = 0;
+    char message [160] = "";
+    if (get && get->hash.len > 0) {
+        if (!cc_bytes_sized (get->hash, CC_HASH_SIZE)) {
+            rc = CC_E_BAD_FIELD;
+            snprintf (message, sizeof (message), "hash must be 32 bytes");
+        }
+        else {
+            rc = cc_chain_block_by_hash (self->chain, get->hash.data, NULL, &data, &size);
+            if (rc == CC_E_NOT_FOUND)
+                snprintf (message, sizeof (message), "no block with that hash");
+        }
+    }
+    else {
+        uint64_t height = get && get->height ? get->height : tip;
+        rc = cc_chain_block (self->chain, height, &data, &size);
+        if (rc == CC_E_NOT_FOUND)
+            snprintf (message, sizeof (message), "no block %" PRIu64 ": relay height %" PRIu64,
+                      height, tip);
+    }
+    if (rc != 0)
+        s_reply_error (self, identity, request->id, rc, *message ? message : NULL);
+    else {
+        Certchain__Reply reply = CERTCHAIN__REPLY__INIT;
+        reply.id = request->id;
+        reply.kind_case = CERTCHAIN__REPLY__KIND_BLOCK;
+        reply.block = cc_bytes_view (data, size);
+        cc_rpc_reply (self->rpc, identity, &reply);
+    }
+    free (data);
+}
+
+static void
+s_get_tx (self_t *self, zframe_t *identity, Certchain__Request *request)
+{
+    ProtobufCBinaryData hash = request->get_tx ? request->get_tx->hash : cc_bytes_view (NULL, 0);
+    if (!cc_bytes_sized (hash, CC_HASH_SIZE)) {
+        s_reply_error (self, identity, request->id, CC_E_BAD_FIELD, "hash must be 32 bytes");
+        return;
+    }
+    uint64_t height = 0;
+    uint32_t index = 0;
+    int rc = cc_chain_tx (self->chain, hash.data, &height, &index);
+    if (rc != 0) {
+        s_reply_error (self, identity, request->id, rc,
+                       rc == CC_E_NOT_FOUND ? "transaction not committed" : NULL);
+        return;
+    }
+    uint8_t *data = NULL;
+    size_t size = 0;
+    cc_reason_t reason;
+    cc_reason_clear (&reason);
+    cc_block_t *block = NULL;
+    rc = cc_chain_block (self->chain, height, &data, &size);
+    if (rc == 0) {
+        block = cc_block_decode (data, size, &reason);
+        if (!block || index >= cc_block_tx_count (block))
+            rc = CC_E_STORE;
+    }
+    free (data);
+    size_t count = block ? cc_block_tx_count (block) : 0;
+    uint8_t *leaves = rc == 0 ? calloc (count, CC_HASH_SIZE) : NULL;
+    if (rc == 0 && !leaves)
+        rc = CC_E_NOMEM;
+    if (rc != 0) {
+        s_reply_error (self, identity, request->id, rc, "reading the transaction's block");
+        cc_block_destroy (&block);
+        return;
+    }
+    for (size_t leaf = 0; leaf < count; leaf++)
+        memcpy (leaves + leaf * CC_HASH_SIZE, cc_tx_hash (cc_block_tx (block, leaf)),
+                CC_HASH_SIZE);
+    uint8_t proof [CC_MERKLE_MAX_DEPTH][CC_HASH_SIZE];
+    size_t depth = 0;
+    ProtobufCBinaryData steps [CC_MERKLE_MAX_DEPTH];
+    if (cc_merkle_proof (leaves, count, index, &proof [0][0], &depth) != 0)
+        depth = 0;
+    for (size_t step = 0; step < depth; step++)
+        steps [step] = cc_bytes_view (proof [step], CC_HASH_SIZE);
+    Certchain__TxInfo info = CERTCHAIN__TX_INFO__INIT;
+    info.tx = (Certchain__Signed *) cc_tx_envelope (cc_block_tx (block, index));
+    info.height = height;
+    info.index = index;
+    info.block_hash = cc_bytes_view (cc_block_hash (block), CC_HASH_SIZE);
+    info.tx_root = cc_block_header (block)->tx_root;
+    info.n_proof = depth;
+    info.proof = steps;
+    Certchain__Reply reply = CERTCHAIN__REPLY__INIT;
+    reply.id = request->id;
+    reply.kind_case = CERTCHAIN__REPLY__KIND_TX_INFO;
+    reply.tx_info = &info;
+    cc_rpc_reply (self->rpc, identity, &reply);
+    free (leaves);
+    cc_block_destroy (&block);
+}
+
+static void
+s_get_status (self_t *self, zframe_t *identity, Certchain__Request *request)
+{
+    uint64_t height = cc_chain_height (self->chain);
+    cc_state_t *state = cc_chain_state (self->chain);
+    cc_valset_t *next = cc_state_valset (state, height + 1);
+    Certchain__Status status = CERTCHAIN__STATUS__INIT;
+    status.service = (char *) "relay";
+    status.node = (char *) "";
+    status.chain_id = (char *) self->chain_id;
+    status.height = height;
+    status.tip_hash = cc_bytes_view (cc_chain_tip_hash (self->chain), CC_HASH_SIZE);
+    status.app_hash = cc_bytes_view (cc_state_app_hash (state), CC_HASH_SIZE);
+    status.genesis_hash = cc_bytes_view (cc_genesis_hash (self->genesis), CC_HASH_SIZE);
+    status.validators = next ? (uint32_t) cc_valset_size (next) : 0;
+    status.discarded = cc_metrics_sum (self->metrics, "upload.refused.");
+    Certchain__Reply reply = CERTCHAIN__REPLY__INIT;
+    reply.id = request->id;
+    reply.kind_case = CERTCHAIN__REPLY__KIND_STATUS;
+    reply.status = &status;
+    cc_rpc_reply (self->rpc, identity, &reply);
+    cc_valset_destroy (&next);
+}
+
+//  --- Socket handlers --------------------------------------------------------------
+
+static void
+s_handle_request (self_t *self, zframe_t *identity, Certchain__Request *request)
+{
+    switch (request->kind_case) {
+        case CERTCHAIN__REQUEST__KIND_SUBMIT_TX:
+            s_submit_tx (self, identity, request);
+            break;
+        case CERTCHAIN__REQUEST__KIND_SUBMIT_TX_BATCH:
+            s_submit_batch (self, identity, request);
+            break;
+        case CERTCHAIN__REQUEST__KIND_UPLOAD_BLOCK:
+            s_upload_block (self, identity, request);
+            break;
+        case CERTCHAIN__REQUEST__KIND_GET_BLOCKS:
+            s_get_blocks (self, identity, request);
+            break;
+        case CERTCHAIN__REQUEST__KIND_GET_BLOCK:
+            s_get_block (self, identity, request);
+            break;
+        case CERTCHAIN__REQUEST__KIND_GET_TX:
+            s_get_tx (self, identity, request);
+            break;
+        case CERTCHAIN__REQUEST__KIND_GET_STATUS:
+            s_get_status (self, identity, request);
+            break;
+        default:
+            cc_metrics_add (self->metrics, "error.UNSUPPORTED", 1);
+            s_reply_error (self, identity, request->id, CC_E_UNSUPPORTED,
+                           "the relay answers SubmitTx, SubmitTxBatch, UploadBlock, GetBlocks, "
+                           "GetBlock, GetTx and GetStatus");
+            break;
+    }
+}
+
+static int
+s_on_rpc (zloop_t *loop, zsock_t *socket, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    for (int burst = 0; burst < S_BURST && (zsock_events (socket) & ZMQ_POLLIN); burst++) {
+        zframe_t *identity = NULL;
+        int code = 0;
+        Certchain__Request *request = cc_rpc_recv (socket, &identity, self->max_message_size,
+                                                   &code);
+        if (!request) {
+            //  cc_rpc_recv already answered with an Error.
+            if (code != 0)
+                s_count (self, "error.", code);
+            continue;
+        }
+        s_handle_request (self, identity, request);
+        cc_rpc_request_free (&request);
+        zframe_destroy (&identity);
+    }
+    return 0;
+}
+
+static int
+s_on_gossip (zloop_t *loop, zsock_t *socket, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    for (int burst = 0; burst < S_BURST && (zsock_events (socket) & ZMQ_POLLIN); burst++) {
+        zmsg_t *message = zmsg_recv (socket);
+        if (!message)
+            break;
+        cc_reason_t reason;
+        cc_reason_clear (&reason);
+        zframe_t *topic = NULL, *payload = NULL;
+        int rc = cc_rpc_split (message, false, NULL, &topic, &payload);
+        if (rc != 0)
+            cc_reason_set (&reason, rc, "expected two frames [topic][payload], got %zu",
+                           zmsg_size (message));
+        else
+            rc = cc_gossip_check (self->chain_id, zframe_data (topic), zframe_size (topic),
+                                  zframe_data (payload), zframe_size (payload),
+                                  self->max_message_size, &reason);
+        if (rc == 0) {
+            uint8_t key [CC_HASH_SIZE];
+            cc_hash2 (zframe_data (topic), zframe_size (topic), zframe_data (payload),
+                      zframe_size (payload), key);
+            if (!cc_seen_insert (self->gossip_seen, key))
+                rc = cc_reason_set (&reason, CC_E_DUPLICATE, "already relayed");
+        }
+        if (rc != 0) {
+            s_count (self, "drop.", rc);
+            if (rc != CC_E_DUPLICATE)
+                cc_log_debug (self->log, "dropped gossip: %s: %s", cc_error_name (rc),
+                              cc_reason_text (&reason));
+            zmsg_destroy (&message);
+            continue;
+        }
+        if (zmsg_send (&message, self->pub) == 0)
+            cc_metrics_add (self->metrics, "forwarded", 1);
+        else {
+            cc_metrics_add (self->metrics, "error.publish", 1);
+            zmsg_destroy (&message);
+        }
+    }
+    return 0;
+}
+
+//  Subscribers' (un)subscriptions: the relay subscribes to everything
+//  upstream anyway, so they are read only to keep the queue empty.
+static int
+s_on_pub (zloop_t *loop, zsock_t *socket, void *argument)
+{
+    for (int burst = 0; burst < S_BURST && (zsock_events (socket) & ZMQ_POLLIN); burst++) {
+        zmsg_t *message = zmsg_recv (socket);
+        if (!message)
+            break;
+        zmsg_destroy (&message);
+    }
+    return 0;
+}
+
+static int
+s_on_pipe (zloop_t *loop, zsock_t *socket, void *argument)
+{
+    char *command = zstr_recv (socket);
+    bool terminate = !command || streq (command, "$TERM");
+    zstr_free (&command);
+    return terminate ? -1 : 0;
+}
+
+static int
+s_on_tick (zloop_t *loop, int timer_id, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    cc_metrics_set_height (self->metrics, cc_chain_height (self->chain));
+    cc_metrics_publish (self->metrics, self->pub, cc_service_now_ms ());
+    return 0;
+}
+
+//  --- Start and stop ----------------------------------------------------------------
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    if (*self_p) {
+        self_t *self = *self_p;
+        zsock_destroy (&self->rpc);
+        zsock_destroy (&self->pub);
+        zsock_destroy (&self->gossip);
+        cc_seen_destroy (&self->gossip_seen);
+        cc_seen_destroy (&self->tx_seen);
+        cc_metrics_destroy (&self->metrics);
+        cc_chain_destroy (&self->chain);
+        cc_genesis_destroy (&self->genesis);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  A bound socket of type with the socket policy, or NULL (logged).
+static zsock_t *
+s_bind (self_t *self, int type, const char *key)
+{
+    zsock_t *socket = zsock_new (type);
+    if (!socket) {
+        cc_log_error (self->log, "cannot create the socket for %s", key);
+        return NULL;
+    }
+    cc_rpc_socket_policy (socket, self->max_message_size);
+    if (cc_service_bind (socket, self->config, key, self->log) != 0)
+        zsock_destroy (&socket);
+    return socket;
+}
+
+//  Opens the chain and binds the sockets. NULL with *exit_code on failure.
+static self_t *
+s_self_new (zsock_t *pipe, cc_relay_args_t *args, int *exit_code)
+{
+    self_t *self = (self_t *) calloc (1, sizeof (self_t));
+    if (!self) {
+        *exit_code = CC_EXIT_FAILURE;
+        return NULL;
+    }
+    self->pipe = pipe;
+    self->config = args->config;
+    self->log = args->log;
+    self->max_message_size =
+        (size_t) cc_service_u64 (self->config, "relay/max_message_kb", 16384) * 1024;
+    bool skip = false;
+    cc_config_get_bool (self->config, "relay/unsafe_skip_checks", &skip, NULL);
+    self->unsafe_skip_checks = skip;
+
+    cc_reason_t reason;
+    cc_reason_clear (&reason);
+    const char *genesis_path = cc_config_get (self->config, "genesis/path");
+    self->genesis = cc_genesis_load (genesis_path, &reason);
+    if (!self->genesis) {
+        cc_log_error (self->log, "genesis/path %s: %s", genesis_path, cc_reason_text (&reason));
+        *exit_code = CC_EXIT_CONFIG;
+        s_self_destroy (&self);
+        return NULL;
+    }
+    self->chain_id = cc_genesis_chain_id (self->genesis);
+    const char *store_path = cc_config_get (self->config, "store/path");
+    size_t cache = (size_t) cc_service_u64 (self->config, "store/cache_mb", 8) * 1024 * 1024;
+    self->chain = cc_chain_open (store_path, self->genesis, cache, &reason);
+    if (!self->chain) {
+        cc_log_error (self->log, "cannot open store/path %s: %s", store_path,
+                      cc_reason_text (&reason));
+        *exit_code = CC_EXIT_FAILURE;
+        s_self_destroy (&self);
+        return NULL;
+    }
+    self->metrics = cc_metrics_new ("relay", "");
+    self->gossip_seen = cc_seen_new (CC_RELAY_RECENT);
+    self->tx_seen = cc_seen_new (CC_RELAY_RECENT);
+    if (!self->metrics || !self->gossip_seen || !self->tx_seen) {
+        cc_log_error (self->log, "out of memory");
+        *exit_code = CC_EXIT_FAILURE;
+        s_self_destroy (&self);
+        return NULL;
+    }
+    cc_metrics_set_height (self->metrics, cc_chain_height (self->chain));
+    self->rpc = s_bind (self, ZMQ_ROUTER, "relay/rpc");
+    self->pub = self->rpc ? s_bind (self, ZMQ_XPUB, "relay/pub") : NULL;
+    self->gossip = self->pub ? s_bind (self, ZMQ_XSUB, "relay/gossip") : NULL;
+    if (!self->gossip) {
+        *exit_code = CC_EXIT_FAILURE;
+        s_self_destroy (&self);
+        return NULL;
+    }
+    //  An XSUB receives nothing until it subscribes upstream: all topics.
+    zframe_t *subscribe = zframe_new ("\x01", 1);
+    zframe_send (&subscribe, self->gossip, 0);
+    *exit_code = CC_EXIT_OK;
+    return self;
+}
+
+void
+cc_relay_actor (zsock_t *pipe, void *args)
+{
+    //  The handshake zactor_new waits for; the start-up result follows.
+    zsock_signal (pipe, 0);
+    int exit_code = CC_EXIT_OK;
+    self_t *self = s_self_new (pipe, (cc_relay_args_t *) args, &exit_code);
+    zsock_signal (pipe, (byte) exit_code);
+    if (!self)
+        return;
+
+    char tip [2 * CC_HASH_SIZE + 1];
+    s_hex (cc_chain_tip_hash (self->chain), CC_HASH_SIZE, tip);
+    cc_log_info (self->log, "relay of chain %s at height %" PRIu64 " (tip %.16s): rpc %s, pub %s, "
+                 "gossip %s, store %s", self->chain_id, cc_chain_height (self->chain), tip,
+                 cc_config_get (self->config, "relay/rpc"),
+                 cc_config_get (self->config, "relay/pub"),
+                 cc_config_get (self->config, "relay/gossip"),
+                 cc_config_get (self->config, "store/path"));
+    if (self->unsafe_skip_checks)
+        cc_log_warn (self->log, "UNSAFE: relay/unsafe_skip_checks is on: uploaded blocks are "
+                     "published WITHOUT verification and not stored. Tests only!");
+
+    zloop_t *loop = zloop_new ();
+    if (loop) {
+        zloop_reader (loop, pipe, s_on_pipe, self);
+        zloop_reader (loop, self->rpc, s_on_rpc, self);
+        zloop_reader (loop, self->gossip, s_on_gossip, self);
+        zloop_reader (loop, self->pub, s_on_pub, self);
+        zloop_timer (loop, S_TICK_MS, 0, s_on_tick, self);
+        //  Ends on $TERM from main, or by itself on SIGINT / SIGTERM.
+        zloop_start (loop);
+        zloop_destroy (&loop);
+    }
+    else
+        cc_log_error (self->log, "cannot create the event loop");
+    cc_log_info (self->log, "stopping at height %" PRIu64, cc_chain_height (self->chain));
+    s_self_destroy (&self);
+}
