@@ -73,6 +73,7 @@
     X (WRONG_VALSET_HASH, 63, "wrong validator-set hash")                         \
     X (BAD_LAST_COMMIT, 64, "invalid last commit")                                \
     X (BAD_TIME, 65, "block time before its parent's")                            \
+    X (CONFLICT, 66, "another block is already committed at this height")         \
     /* Consensus */                                                               \
     X (DOUBLE_SIGN, 70, "refused to sign a conflicting message")                  \
     X (NOT_MEMBER, 71, "sender is not in the validator set")                      \
