@@ -37,9 +37,14 @@
       ca/expired_after_ms  an answer this long past the deadline is
                   CHALLENGE_EXPIRED rather than DEADLINE_MISSED (60000)
       relay/rpc, relay/pub, relay/gossip  the relay's endpoints
-    --print-config prints the effective policy too, as comments.
+      ca/admin    the block producer's admin endpoint (producer.h), used
+                  only by a CA the genesis marks as producing
+    --print-config prints the effective policy and the producer's derived
+    configuration too, as comments.
 
-    The CA runs as one czmq actor with one zloop (main.c starts it).
+    The CA runs as one czmq actor with one zloop (main.c starts it). A
+    producing CA runs a second actor beside it, the validator engine
+    (producer.h); the two share nothing but the relay.
     =========================================================================
 */
 

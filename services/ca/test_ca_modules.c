@@ -2,7 +2,8 @@
     test_ca_modules - the CA's own modules: policy (loading, ranges, every
     profile and score check with its message), limiter (window, hold,
     prune), ledger (challenges, expiry, audit log, bans, Certify records,
-    across a reopen) and pool (workers, queue bound, verdicts)
+    across a reopen), pool (workers, queue bound, verdicts) and producer
+    (who produces, the engine's derived configuration, start and stop)
 
     The join protocol end to end runs against the real certchain-ca in
     tests/integration/test_ca.py; these tests pin each module's rules, each
@@ -17,11 +18,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ca.h"
 #include "chain.h"
+#include "genesis.h"
 #include "ledger.h"
 #include "limiter.h"
 #include "policy.h"
 #include "pool.h"
+#include "producer.h"
+#include "service.h"
 #include "store.h"
 
 #define S_MIB ((uint64_t) 1024 * 1024)
@@ -667,6 +672,182 @@ START_TEST (test_pool)
 }
 END_TEST
 
+//  --- Producer ----------------------------------------------------------------------
+
+//  A CA key and a genesis in dir; the CA produces when produces is true.
+//  Returns the CA's configuration as certchain-ca declares it, pointing
+//  at them (caller destroys it).
+static cc_config_t *
+s_ca_config (const char *dir, bool produces)
+{
+    char key_path [256], public_path [256], genesis_path [256], store_path [256];
+    snprintf (key_path, sizeof (key_path), "%s/ca.key", dir);
+    snprintf (public_path, sizeof (public_path), "%s/ca.key.pub", dir);
+    snprintf (genesis_path, sizeof (genesis_path), "%s/genesis.zpl", dir);
+    snprintf (store_path, sizeof (store_path), "%s/ca-data", dir);
+    cc_reason_t reason;
+    cc_keypair_t *key = cc_keypair_new ();
+    ck_assert_int_eq (cc_keypair_save (key, key_path, public_path, &reason), 0);
+    cc_genesis_t *genesis = cc_genesis_new ("producer-test", S_NOW);
+    ck_assert_int_eq (cc_genesis_add_ca (genesis, cc_keypair_public (key), produces), 0);
+    if (!produces) {
+        //  A genesis needs a producer: a validator that is not this CA.
+        cc_keypair_t *other = cc_keypair_new ();
+        ck_assert_int_eq (cc_genesis_add_validator (genesis, cc_keypair_public (other)), 0);
+        cc_keypair_destroy (&other);
+    }
+    ck_assert_int_eq (cc_genesis_save (genesis, genesis_path, &reason), 0);
+    cc_genesis_destroy (&genesis);
+    cc_keypair_destroy (&key);
+
+    cc_config_t *config = cc_config_new ("certchain-ca");
+    cc_ca_define (config);
+    cc_producer_define (config);
+    const char *values [][2] = {
+        {"ca/key", key_path}, {"genesis/path", genesis_path}, {"store/path", store_path},
+        {"ca/admin", "tcp://127.0.0.1:*"}, {"relay/rpc", "tcp://127.0.0.1:9"},
+        {"relay/pub", "tcp://127.0.0.1:10"}, {"relay/gossip", "tcp://127.0.0.1:11"},
+        {"log/level", "error"}, {"store/cache_mb", "4"}, {"ca/join", "tcp://127.0.0.1:12"},
+    };
+    for (size_t index = 0; index < sizeof (values) / sizeof (values [0]); index++)
+        ck_assert_int_eq (cc_config_set (config, values [index][0], values [index][1], &reason),
+                          0);
+    return config;
+}
+
+START_TEST (test_producer_wanted)
+{
+    char *dir = s_tempdir ();
+    cc_config_t *config = s_ca_config (dir, true);
+    cc_reason_t reason;
+    bool produces = false;
+    ck_assert_int_eq (cc_producer_wanted (config, &produces, &reason), 0);
+    ck_assert (produces);
+    cc_config_destroy (&config);
+    s_rmtree (dir);
+    free (dir);
+
+    dir = s_tempdir ();
+    config = s_ca_config (dir, false);
+    produces = true;
+    ck_assert_int_eq (cc_producer_wanted (config, &produces, &reason), 0);
+    ck_assert (!produces);
+    //  A key or genesis that cannot be read: CONFIG, naming the key.
+    char missing [300];
+    snprintf (missing, sizeof (missing), "%s/none.key", dir);
+    cc_config_set (config, "ca/key", missing, &reason);
+    ck_assert_int_eq (cc_producer_wanted (config, &produces, &reason), CC_E_CONFIG);
+    ck_assert (strstr (reason.text, "ca/key") != NULL);
+    snprintf (missing, sizeof (missing), "%s/none.zpl", dir);
+    cc_config_set (config, "genesis/path", missing, &reason);
+    ck_assert_int_eq (cc_producer_wanted (config, &produces, &reason), CC_E_CONFIG);
+    ck_assert (strstr (reason.text, "genesis/path") != NULL);
+    cc_config_destroy (&config);
+    s_rmtree (dir);
+    free (dir);
+}
+END_TEST
+
+START_TEST (test_producer_config)
+{
+    char *dir = s_tempdir ();
+    cc_config_t *ca_config = s_ca_config (dir, true);
+    cc_reason_t reason;
+    cc_reason_clear (&reason);
+    cc_config_t *config = cc_producer_config_new (ca_config, &reason);
+    ck_assert_ptr_nonnull (config);
+    //  The CA's own settings, under the engine's names.
+    ck_assert_str_eq (cc_config_get (config, "validator/key"),
+                      cc_config_get (ca_config, "ca/key"));
+    ck_assert_str_eq (cc_config_get (config, "validator/admin"), "tcp://127.0.0.1:*");
+    const char *shared [] = {"relay/rpc", "relay/pub", "relay/gossip", "genesis/path",
+                             "log/level", "store/cache_mb", "ca/join"};
+    for (size_t index = 0; index < sizeof (shared) / sizeof (shared [0]); index++)
+        ck_assert_str_eq (cc_config_get (config, shared [index]),
+                          cc_config_get (ca_config, shared [index]));
+    //  Its own store under the CA's; never joins, never resigns.
+    char store [300];
+    snprintf (store, sizeof (store), "%s/ca-data/producer", dir);
+    ck_assert_str_eq (cc_config_get (config, "store/path"), store);
+    if (cc_config_get (config, "validator/join"))
+        ck_assert_str_eq (cc_config_get (config, "validator/join"), "0");
+    if (cc_config_get (config, "validator/resign_on_stop"))
+        ck_assert_str_eq (cc_config_get (config, "validator/resign_on_stop"), "0");
+    cc_config_destroy (&config);
+
+    //  --print-config: both parts, the engine's as comments.
+    char *printed = NULL;
+    size_t size = 0;
+    FILE *stream = open_memstream (&printed, &size);
+    ck_assert_int_eq (cc_producer_print (ca_config, stream, &reason), 0);
+    fclose (stream);
+    ck_assert (strstr (printed, "#  Block producer: runs") != NULL);
+    ck_assert (strstr (printed, "#      admin = \"tcp://127.0.0.1:*\"") != NULL);
+    ck_assert (strstr (printed, "\nvalidator") == NULL);    //  nothing uncommented
+    free (printed);
+
+    //  An empty admin endpoint is refused, naming the engine's key.
+    ck_assert_int_eq (cc_config_set (ca_config, "ca/admin", "", &reason), 0);
+    config = cc_producer_config_new (ca_config, &reason);
+    ck_assert_ptr_null (config);
+    ck_assert_int_eq (reason.code, CC_E_CONFIG);
+    ck_assert (strstr (reason.text, "validator/admin") != NULL);
+    cc_config_destroy (&ca_config);
+    s_rmtree (dir);
+    free (dir);
+}
+END_TEST
+
+START_TEST (test_producer_run)
+{
+    char *dir = s_tempdir ();
+    cc_config_t *ca_config = s_ca_config (dir, true);
+    //  The engine opens its store inside the CA's directory.
+    char store [300];
+    snprintf (store, sizeof (store), "%s/ca-data", dir);
+    ck_assert_int_eq (zsys_dir_create ("%s", store), 0);
+    int exit_code = -1;
+    cc_producer_t *producer = cc_producer_new (ca_config, CC_LOG_ERROR, &exit_code);
+    ck_assert_ptr_nonnull (producer);
+    ck_assert_int_eq (exit_code, CC_EXIT_OK);
+    ck_assert_ptr_nonnull (cc_producer_actor (producer));
+    snprintf (store, sizeof (store), "%s/ca-data/producer/CURRENT", dir);
+    ck_assert (zsys_file_exists (store));
+
+    //  A second producer on the same admin port: FAILURE, nothing left.
+    zsock_t *taken = zsock_new (ZMQ_ROUTER);
+    int port = zsock_bind (taken, "tcp://127.0.0.1:*");
+    ck_assert_int_gt (port, 0);
+    char endpoint [64];
+    snprintf (endpoint, sizeof (endpoint), "tcp://127.0.0.1:%d", port);
+    char *other_dir = s_tempdir ();
+    cc_config_t *other = s_ca_config (other_dir, true);
+    ck_assert_int_eq (zsys_dir_create ("%s/ca-data", other_dir), 0);
+    cc_reason_t reason;
+    ck_assert_int_eq (cc_config_set (other, "ca/admin", endpoint, &reason), 0);
+    exit_code = -1;
+    cc_producer_t *second = cc_producer_new (other, CC_LOG_ERROR, &exit_code);
+    ck_assert_ptr_null (second);
+    ck_assert_int_eq (exit_code, CC_EXIT_FAILURE);
+    //  A configuration the engine refuses: CONFIG.
+    ck_assert_int_eq (cc_config_set (other, "ca/admin", "", &reason), 0);
+    second = cc_producer_new (other, CC_LOG_ERROR, &exit_code);
+    ck_assert_ptr_null (second);
+    ck_assert_int_eq (exit_code, CC_EXIT_CONFIG);
+    zsock_destroy (&taken);
+    cc_config_destroy (&other);
+    s_rmtree (other_dir);
+    free (other_dir);
+
+    cc_producer_destroy (&producer);
+    ck_assert_ptr_null (producer);
+    cc_producer_destroy (&producer);
+    cc_config_destroy (&ca_config);
+    s_rmtree (dir);
+    free (dir);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -684,6 +865,9 @@ main (void)
     tcase_add_test (tcase, test_ledger_bans);
     tcase_add_test (tcase, test_ledger_certifies);
     tcase_add_test (tcase, test_pool);
+    tcase_add_test (tcase, test_producer_wanted);
+    tcase_add_test (tcase, test_producer_config);
+    tcase_add_test (tcase, test_producer_run);
     suite_add_tcase (suite, tcase);
     SRunner *runner = srunner_create (suite);
     srunner_run_all (runner, CK_NORMAL);

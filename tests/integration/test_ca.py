@@ -7,10 +7,13 @@ does, the lying candidates change one thing each. Every refusal is checked
 twice: the code in the reply and the same code in the CA's audit log, read
 over the join socket with an AuditQuery (what `certchain ca-log` uses).
 
-The CA does not produce blocks yet (consensus comes to it in a later step),
-so an accepted candidate is seen by its Certify transaction arriving on the
+The genesis here marks the CA as not producing and names one validator
+that never runs, so no block is ever made (test_producer.py covers the
+producing CA) and a Certify stays pending: an
+accepted candidate is seen by its Certify transaction arriving on the
 relay's "tx" topic, signed by the CA, for that node, with the hash the CA
-answered.
+answered. A non-producing CA runs no block producer: its admin endpoint is
+never bound.
 
 Benchmark figures are printed, not asserted: the CA's verification time per
 answer (from the audit log) and the answers per second one CA verifies with
@@ -20,6 +23,7 @@ answer (from the audit log) and the answers per second one CA verifies with
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -97,10 +101,14 @@ class Net:
         self.ca_key = c.path("ca.key")
         self.ca_pub = forge("keygen", "--out", self.ca_key)[0]["public"]
         self.genesis = c.path("genesis.zpl")
-        forge("genesis", "--out", self.genesis, "--chain", CHAIN, "--ca-pub", self.ca_pub,
-              "--produces", "--validity", 1000)
+        #  A genesis needs a block producer: one validator that never runs,
+        #  so the CA (not producing) sees its Certify stay pending.
+        idle_pub = forge("keygen", "--out", c.path("idle.key"))[0]["public"]
+        harness.cli("genesis", "--out", self.genesis, "--chain-id", CHAIN, "--ca", self.ca_pub,
+                    "--validator", idle_pub, "--param", "cert_validity=1000")
         self.rpc, self.pub, self.gossip = free_endpoint(), free_endpoint(), free_endpoint()
         self.join_ep = free_endpoint()
+        self.admin_ep = free_endpoint()     # a producer's; this CA must leave it free
         self.relay = c.start("relay", [binary("relay"), "--genesis", self.genesis,
                                        "--store", c.path("relay-data"), "--rpc", self.rpc,
                                        "--pub", self.pub, "--gossip", self.gossip])
@@ -113,7 +121,7 @@ class Net:
         self.ca_argv = [binary("ca"), "--genesis", self.genesis, "--key", self.ca_key,
                         "--store", c.path("ca-data"), "--join", self.join_ep,
                         "--relay-rpc", self.rpc, "--relay-pub", self.pub,
-                        "--relay-gossip", self.gossip] + list(ca_flags)
+                        "--relay-gossip", self.gossip, "--admin", self.admin_ep] + list(ca_flags)
         if self.policy:
             self.ca_argv += ["--policy", self.policy]
         self.ca = c.start("ca", self.ca_argv)
@@ -406,10 +414,15 @@ def test_start_refusals():
         r = run(argv, check=False, timeout=20)
         assert r.returncode == 2, (r.returncode, r.stderr)
         assert "policy/packets" in r.stderr, r.stderr
-        #  --print-config shows the effective policy.
+        #  --print-config shows the effective policy, and that this CA
+        #  produces no blocks.
         r = run(net.ca_argv + ["--print-config"], timeout=20)
         assert "#      packets = 32" in r.stdout, r.stdout
         assert "#      validity_blocks = 1000" in r.stdout, r.stdout
+        assert "#  Block producer: off" in r.stdout, r.stdout
+        assert "ca-producer" not in net.ca.log(), net.ca.tail()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", int(net.admin_ep.rsplit(":", 1)[1])))
 
 
 def test_bench_fifty_candidates():
