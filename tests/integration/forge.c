@@ -238,8 +238,8 @@ s_key_of (cc_keypair_t **keys, size_t count, const uint8_t *pubkey)
 
 //  --- Requests ------------------------------------------------------------------
 
-//  Sends request to client and waits for its reply. 0 with *reply_p, or
-//  the error (a message on stderr unless quiet).
+//  Sends request to client and waits up to S_TIMEOUT_MS for its reply.
+//  0 with *reply_p (caller frees), or the error with its message in reason.
 static int
 s_call (cc_rpc_client_t *client, Certchain__Request *request, Certchain__Reply **reply_p,
         cc_reason_t *reason)
@@ -880,7 +880,7 @@ s_cmd_transfers (s_args_t *args)
                 char *seen = (char *) zhash_lookup (errors, name);
                 char value [24];
                 snprintf (value, sizeof (value), "%ld", seen ? atol (seen) + 1 : 1L);
-                zhash_update (errors, name, strdup (value));
+                zhash_update (errors, name, value);   //  autofree: copied
             }
         }
         cc_rpc_reply_free (&reply);
@@ -1018,7 +1018,9 @@ s_junk_message (const char *kind, bool rpc, size_t max_size, size_t serial)
 //  junk: sends --count junk messages of --kind (random, badproto,
 //  truncated, oversized, badtype, frames, empty, or all) to --endpoint as
 //  --socket dealer (to a ROUTER) or pub (into an XSUB), then reports the
-//  replies a dealer got.
+//  replies a dealer got. An oversized message makes the peer's socket drop
+//  the connection, and with it replies not yet delivered: "all" sends it
+//  last, and a test that counts replies sends each kind on its own.
 static int
 s_cmd_junk (s_args_t *args)
 {
@@ -1095,7 +1097,7 @@ s_cmd_junk (s_args_t *args)
             char *seen = (char *) zhash_lookup (errors, name);
             char value [24];
             snprintf (value, sizeof (value), "%ld", seen ? atol (seen) + 1 : 1L);
-            zhash_update (errors, name, strdup (value));
+            zhash_update (errors, name, value);   //  autofree: copied
             if (reply)
                 certchain__reply__free_unpacked (reply, NULL);
             zmsg_destroy (&message);

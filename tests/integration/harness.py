@@ -15,6 +15,11 @@ What it gives a test:
   - Proc: one started process with its log file; stop() = SIGTERM, then
     SIGKILL after a timeout; kill() = SIGKILL; tail() = end of its log.
   - zpl(dict): ZPL config text from a nested dict (for -c FILE).
+  - Network(cluster, validators=N, accounts=M, params={...}): keys, a
+    genesis, configs and free ports for a relay, N validators and a
+    verifier, started by the cluster; status / blocks / account /
+    discarded / events / dump queries through certchain-forge.
+  - forge(args...) / devnet(args...): run certchain-forge / -devnet.
   - wait_until(predicate, timeout, what): polls, raises TimeoutError naming
     what it waited for.
   - cli(args...) / cli_json(args...): run `certchain` and parse its --json.
@@ -25,7 +30,8 @@ What it gives a test:
 DESIGN: every process is started in its own session (start_new_session) so a
 test can signal exactly the processes it started; nothing is ever killed by
 name. A Cluster registers itself with atexit as a last resort, so even a test
-killed by an uncaught exception outside `with` does not leave daemons behind.
+killed by an uncaught exception outside `with` does not leave daemons behind;
+SIGTERM (meson's timeout) is turned into SystemExit for the same reason.
 """
 
 import atexit
@@ -47,6 +53,15 @@ BUILD = os.environ.get("CERTCHAIN_BUILD") or os.path.abspath(
 SOURCE = os.environ.get("CERTCHAIN_SOURCE") or os.path.abspath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 KEEP = os.environ.get("CERTCHAIN_KEEP") == "1"
+
+
+def _terminated(signum, frame):
+    """SIGTERM (meson's timeout) ends the test like an error, so every
+    Cluster's `with` exit and atexit handler still kills its processes."""
+    raise SystemExit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _terminated)
 
 _PATHS = {
     "relay": "services/relay/certchain-relay",
@@ -408,7 +423,7 @@ def run_tests(namespace, argv=None):
             skipped += 1
             print("SKIP %s (%.1fs): %s" % (name, time.monotonic() - t0, e))
         except BaseException as e:  # noqa: BLE001 (report everything, incl. timeouts)
-            if isinstance(e, KeyboardInterrupt):
+            if isinstance(e, (KeyboardInterrupt, SystemExit)):
                 raise
             failed += 1
             traceback.print_exc(file=sys.stdout)
@@ -462,8 +477,9 @@ class Network:
     BALANCE = 10 ** 12
 
     def __init__(self, cluster, validators=4, accounts=0, params=None, relay_args=(),
-                 log_level="info", chain_id=None):
+                 log_level="info", chain_id=None, resign_on_stop=False):
         self.c = cluster
+        self.resign_on_stop = resign_on_stop
         self.n = validators
         self.relay_args = list(relay_args)
         self.log_level = log_level
@@ -531,7 +547,10 @@ class Network:
         cfg = self._common(name)
         cfg["relay"] = {"rpc": self.relay_rpc, "pub": self.relay_pub,
                         "gossip": self.relay_gossip}
-        cfg["validator"] = {"admin": self.admin[i - 1], "key": self.validator_keys[i - 1]}
+        #  Tests stop and kill validators to make faults, not to shrink the
+        #  set: a stopped validator does not resign (issue 4's graceful exit).
+        cfg["validator"] = {"admin": self.admin[i - 1], "key": self.validator_keys[i - 1],
+                            "resign_on_stop": 1 if self.resign_on_stop else 0}
         path = self.c.write(name + ".zpl", zpl(cfg))
         self.validators[i - 1] = self.c.start(name, [binary("validator"), "-c", path]
                                               + list(extra))
