@@ -38,26 +38,6 @@ struct _cc_chain_t {
     uint64_t tip_time;                  //  tip time (genesis time at 0)
 };
 
-//  --- Encodings ---------------------------------------------------------------
-
-static void
-s_put_u64 (uint8_t *data, uint64_t value)
-{
-    for (int index = 7; index >= 0; index--) {
-        data [index] = (uint8_t) value;
-        value >>= 8;
-    }
-}
-
-static uint64_t
-s_get_u64 (const uint8_t *data)
-{
-    uint64_t value = 0;
-    for (int index = 0; index < 8; index++)
-        value = (value << 8) | data [index];
-    return value;
-}
-
 //  --- Opening and closing --------------------------------------------------------
 
 //  Reads the tip from "meta"; the genesis when there is none yet.
@@ -79,9 +59,9 @@ s_load_tip (cc_chain_t *self, cc_reason_t *reason)
         rc = cc_reason_set (reason, CC_E_STORE, "chain: tip record of %zu bytes", size);
     else
     if (rc == 0) {
-        self->height = s_get_u64 (value);
+        self->height = cc_be64_get (value);
         memcpy (self->tip_hash, value + 8, CC_HASH_SIZE);
-        self->tip_time = s_get_u64 (value + 8 + CC_HASH_SIZE);
+        self->tip_time = cc_be64_get (value + 8 + CC_HASH_SIZE);
     }
     else
         cc_reason_set (reason, rc, "chain: reading the tip: %s", cc_error_message (rc));
@@ -217,7 +197,7 @@ s_batch_block (cc_chain_t *self, cc_block_t *block, cc_batch_t *batch, cc_reason
 {
     uint64_t height = cc_block_height (block);
     uint8_t height_key [8];
-    s_put_u64 (height_key, height);
+    cc_be64_put (height_key, height);
     uint8_t *data = NULL;
     size_t size = 0;
     int rc = cc_block_encode (block, true, &data, &size);
@@ -238,9 +218,9 @@ s_batch_block (cc_chain_t *self, cc_block_t *block, cc_batch_t *batch, cc_reason
                       packed, packed_size);
     }
     uint8_t tip [S_TIP_SIZE];
-    s_put_u64 (tip, height);
+    cc_be64_put (tip, height);
     memcpy (tip + 8, cc_block_hash (block), CC_HASH_SIZE);
-    s_put_u64 (tip + 8 + CC_HASH_SIZE, cc_block_time (block));
+    cc_be64_put (tip + 8 + CC_HASH_SIZE, cc_block_time (block));
     cc_batch_put (batch, self->meta, S_TIP_KEY, strlen (S_TIP_KEY), tip, sizeof (tip));
     return 0;
 }
@@ -300,7 +280,7 @@ cc_chain_block (cc_chain_t *self, uint64_t height, uint8_t **data_p, size_t *siz
     if (height == 0 || height > self->height)
         return CC_E_NOT_FOUND;
     uint8_t key [8];
-    s_put_u64 (key, height);
+    cc_be64_put (key, height);
     return cc_store_get (self->store, self->blocks, key, sizeof (key), data_p, size_p);
 }
 
@@ -313,7 +293,7 @@ cc_chain_block_by_hash (cc_chain_t *self, const uint8_t *hash, uint64_t *height_
     int rc = cc_store_get (self->store, self->hashes, hash, CC_HASH_SIZE, &value, &size);
     if (rc != 0)
         return rc;
-    uint64_t height = size == 8 ? s_get_u64 (value) : 0;
+    uint64_t height = size == 8 ? cc_be64_get (value) : 0;
     free (value);
     if (size != 8)
         return CC_E_STORE;

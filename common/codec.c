@@ -79,6 +79,38 @@ cc_bytes_view (const uint8_t *data, size_t size)
     return field;
 }
 
+//  --- Big-endian numbers in keys ---------------------------------------------
+
+void
+cc_be64_put (uint8_t *target, uint64_t value)
+{
+    for (int index = 7; index >= 0; index--, value >>= 8)
+        target [index] = (uint8_t) value;
+}
+
+uint64_t
+cc_be64_get (const uint8_t *source)
+{
+    uint64_t value = 0;
+    for (int index = 0; index < 8; index++)
+        value = (value << 8) | source [index];
+    return value;
+}
+
+void
+cc_be32_put (uint8_t *target, uint32_t value)
+{
+    for (int index = 3; index >= 0; index--, value >>= 8)
+        target [index] = (uint8_t) value;
+}
+
+uint32_t
+cc_be32_get (const uint8_t *source)
+{
+    return (uint32_t) source [0] << 24 | (uint32_t) source [1] << 16
+           | (uint32_t) source [2] << 8 | source [3];
+}
+
 //  --- Signed envelopes --------------------------------------------------------
 
 int

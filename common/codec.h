@@ -55,6 +55,19 @@ bool
 ProtobufCBinaryData
     cc_bytes_view (const uint8_t *data, size_t size);
 
+//  --- Big-endian numbers in keys ---------------------------------------------
+
+//  Store keys hold numbers big-endian so RocksDB's byte order is numeric
+//  order. Put writes 8 (or 4) bytes at target; get reads them back.
+void
+    cc_be64_put (uint8_t *target, uint64_t value);
+uint64_t
+    cc_be64_get (const uint8_t *source);
+void
+    cc_be32_put (uint8_t *target, uint32_t value);
+uint32_t
+    cc_be32_get (const uint8_t *source);
+
 //  --- Signed envelopes --------------------------------------------------------
 
 //  Packs body, signs it for (domain, chain_id) and fills envelope with

@@ -313,34 +313,7 @@ s_params (cc_genesis_t *genesis)
     return params ? params : &none;
 }
 
-//  --- Keys and numbers ----------------------------------------------------------
-
-static void
-s_put_be64 (uint8_t *target, uint64_t value)
-{
-    for (int index = 7; index >= 0; index--) {
-        target [index] = (uint8_t) value;
-        value >>= 8;
-    }
-}
-
-static uint64_t
-s_get_be64 (const uint8_t *source)
-{
-    uint64_t value = 0;
-    for (int index = 0; index < 8; index++)
-        value = (value << 8) | source [index];
-    return value;
-}
-
-static void
-s_put_be32 (uint8_t *target, uint32_t value)
-{
-    target [0] = (uint8_t) (value >> 24);
-    target [1] = (uint8_t) (value >> 16);
-    target [2] = (uint8_t) (value >> 8);
-    target [3] = (uint8_t) value;
-}
+//  --- Keys ----------------------------------------------------------------------
 
 //  "a"/"v" + 32 bytes into key; returns its size.
 static size_t
@@ -443,7 +416,7 @@ s_state_load_snapshot (cc_state_t *self, uint64_t height)
 {
     uint8_t key [9];
     key [0] = 's';
-    s_put_be64 (key + 1, height);
+    cc_be64_put (key + 1, height);
     uint8_t *value = NULL;
     size_t size = 0;
     if (cc_store_get (self->store, self->family, key, sizeof (key), &value, &size) != 0)
@@ -523,7 +496,7 @@ s_load_snapshot_height (const uint8_t *key, size_t key_size, const uint8_t *valu
                         size_t value_size, void *argument)
 {
     s_load_t *load = (s_load_t *) argument;
-    if (key_size != 9 || s_snapshot_append (load->state, s_get_be64 (key + 1)) != 0) {
+    if (key_size != 9 || s_snapshot_append (load->state, cc_be64_get (key + 1)) != 0) {
         load->code = CC_E_STORE;
         return false;
     }
@@ -553,7 +526,7 @@ s_state_load (cc_state_t *self, cc_reason_t *reason)
     if (s_meta_get (self, s_meta_height, height, sizeof (height)) != 0
         || s_meta_get (self, s_meta_app_hash, self->app_hash, CC_HASH_SIZE) != 0)
         return cc_reason_set (reason, CC_E_STORE, "state: height or app hash unreadable");
-    self->height = s_get_be64 (height);
+    self->height = cc_be64_get (height);
     s_load_t load = {self, 0};
     int rc = cc_store_scan (self->store, self->family, "v", 1, s_load_record, &load);
     if (rc == 0)
@@ -1368,7 +1341,7 @@ s_exec_build_writes (cc_exec_t *self)
     if (self->valset_changed) {
         s_write_t *write = &self->writes [self->write_count++];
         write->key [0] = 's';
-        s_put_be64 (write->key + 1, self->height + 1);
+        cc_be64_put (write->key + 1, self->height + 1);
         write->key_size = 9;
         size_t count = cc_valset_size (self->valset_next);
         write->value_size = count * CC_PUBKEY_SIZE;
@@ -1399,10 +1372,10 @@ s_exec_hash (cc_exec_t *self, const uint8_t *previous)
     for (size_t index = 0; index < self->write_count; index++) {
         const s_write_t *write = &self->writes [index];
         uint8_t size [4];
-        s_put_be32 (size, (uint32_t) write->key_size);
+        cc_be32_put (size, (uint32_t) write->key_size);
         crypto_generichash_update (&hasher, size, 4);
         crypto_generichash_update (&hasher, write->key, write->key_size);
-        s_put_be32 (size, (uint32_t) write->value_size);
+        cc_be32_put (size, (uint32_t) write->value_size);
         crypto_generichash_update (&hasher, size, 4);
         crypto_generichash_update (&hasher, write->value, write->value_size);
     }
@@ -1474,7 +1447,7 @@ cc_exec_write (cc_exec_t *self, cc_batch_t *batch)
                       write->value_size);
     }
     uint8_t height [8];
-    s_put_be64 (height, self->height);
+    cc_be64_put (height, self->height);
     cc_batch_put (batch, family, s_meta_height, strlen (s_meta_height), height, 8);
     cc_batch_put (batch, family, s_meta_app_hash, strlen (s_meta_app_hash), self->app_hash,
                   CC_HASH_SIZE);

@@ -41,29 +41,11 @@ s_key (uint8_t *key, const char *prefix, const uint8_t *part, size_t part_size)
     return length + part_size;
 }
 
-static void
-s_put_be64 (uint8_t *target, uint64_t value)
-{
-    for (int index = 7; index >= 0; index--) {
-        target [index] = (uint8_t) value;
-        value >>= 8;
-    }
-}
-
-static uint64_t
-s_get_be64 (const uint8_t *source)
-{
-    uint64_t value = 0;
-    for (int index = 0; index < 8; index++)
-        value = (value << 8) | source [index];
-    return value;
-}
-
 static size_t
 s_number_key (uint8_t *key, const char *prefix, uint64_t number)
 {
     uint8_t part [8];
-    s_put_be64 (part, number);
+    cc_be64_put (part, number);
     return s_key (key, prefix, part, sizeof (part));
 }
 
@@ -111,7 +93,7 @@ s_batch_audit (cc_ledger_t *self, cc_batch_t *batch, Certchain__AuditEntry *entr
     if (rc != 0)
         return rc;
     uint8_t seq [8];
-    s_put_be64 (seq, entry->seq);
+    cc_be64_put (seq, entry->seq);
     cc_batch_put (batch, self->family, S_AUDIT_SEQ_KEY, strlen (S_AUDIT_SEQ_KEY), seq, 8);
     if (entry->seq > CC_LEDGER_AUDIT_KEEP) {
         key_size = s_number_key (key, S_AUDIT_PREFIX, entry->seq - CC_LEDGER_AUDIT_KEEP);
@@ -153,7 +135,7 @@ cc_ledger_new (cc_store_t *store, const char *family, cc_reason_t *reason)
     size_t size = 0;
     int rc = cc_store_get (store, index, S_AUDIT_SEQ_KEY, strlen (S_AUDIT_SEQ_KEY), &data, &size);
     if (rc == 0 && size == 8)
-        self->audit_seq = s_get_be64 (data);
+        self->audit_seq = cc_be64_get (data);
     free (data);
     if (rc != 0 && rc != CC_E_NOT_FOUND) {
         cc_reason_set (reason, rc, "cannot read the audit sequence: %s", cc_error_message (rc));
@@ -362,7 +344,7 @@ s_audit_visit (const uint8_t *key, size_t key_size, const uint8_t *value, size_t
     size_t prefix = strlen (S_AUDIT_PREFIX);
     if (key_size != prefix + 8 || memcmp (key, S_AUDIT_PREFIX, prefix) != 0)
         return false;
-    uint64_t seq = s_get_be64 (key + prefix);
+    uint64_t seq = cc_be64_get (key + prefix);
     read->next_seq = seq + 1;
     int code = 0;
     Certchain__AuditEntry *entry = (Certchain__AuditEntry *) cc_codec_unpack (
@@ -580,7 +562,7 @@ s_certify_visit (const uint8_t *key, size_t key_size, const uint8_t *value, size
     s_certifies_t *scan = (s_certifies_t *) argument;
     size_t prefix = strlen (S_CERTIFY_PREFIX);
     if (key_size == prefix + 8)
-        scan->visit (scan->argument, s_get_be64 (key + prefix), value, value_size);
+        scan->visit (scan->argument, cc_be64_get (key + prefix), value, value_size);
     return true;
 }
 

@@ -30,28 +30,10 @@ typedef struct {
 } s_collect_t;
 
 static void
-s_put_be64 (uint8_t *out, uint64_t value)
-{
-    for (int index = 7; index >= 0; index--) {
-        out [index] = (uint8_t) value;
-        value >>= 8;
-    }
-}
-
-static uint64_t
-s_get_be64 (const uint8_t *in)
-{
-    uint64_t value = 0;
-    for (int index = 0; index < 8; index++)
-        value = (value << 8) | in [index];
-    return value;
-}
-
-static void
 s_record_key (uint64_t seq, uint8_t *key)
 {
     key [0] = S_RECORD_PREFIX;
-    s_put_be64 (key + 1, seq);
+    cc_be64_put (key + 1, seq);
 }
 
 //  --- Life cycle -----------------------------------------------------------------
@@ -76,7 +58,7 @@ cc_discards_new (cc_store_t *store, cc_reason_t *reason)
             cc_reason_set (reason, CC_E_STORE, "discard counter has %zu bytes", size);
             return NULL;
         }
-        next = s_get_be64 (value);
+        next = cc_be64_get (value);
         free (value);
     }
     else
@@ -148,7 +130,7 @@ cc_discards_record (cc_discards_t *self, uint64_t height, const uint8_t *hash,
         cc_batch_delete (batch, self->family, key, sizeof (key));
     }
     uint8_t next [8];
-    s_put_be64 (next, seq + 1);
+    cc_be64_put (next, seq + 1);
     cc_batch_put (batch, self->family, s_next_key, 1, next, sizeof (next));
     rc = cc_store_commit (self->store, &batch, false);
     if (rc != 0)
