@@ -85,6 +85,15 @@ cc_service_u64 (cc_config_t *config, const char *key, uint64_t fallback)
     return cc_config_get_u64 (config, key, &value, NULL) == 0 ? value : fallback;
 }
 
+int
+cc_service_on_pipe (zloop_t *loop, zsock_t *pipe, void *argument)
+{
+    char *command = zstr_recv (pipe);
+    bool terminate = !command || streq (command, "$TERM");
+    zstr_free (&command);
+    return terminate ? -1 : 0;
+}
+
 uint64_t
 cc_service_now_ms (void)
 {

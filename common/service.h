@@ -50,6 +50,11 @@ int
 uint64_t
     cc_service_u64 (cc_config_t *config, const char *key, uint64_t fallback);
 
+//  A zloop reader for a service actor's pipe: ends the loop (returns -1)
+//  on "$TERM" or when the pipe is gone, ignores anything else.
+int
+    cc_service_on_pipe (zloop_t *loop, zsock_t *pipe, void *argument);
+
 //  Milliseconds since the epoch (wall clock), for block times and events.
 uint64_t
     cc_service_now_ms (void);

@@ -1232,15 +1232,6 @@ s_on_tick (zloop_t *loop, int timer_id, void *argument)
     return 0;
 }
 
-static int
-s_on_pipe (zloop_t *loop, zsock_t *socket, void *argument)
-{
-    char *command = zstr_recv (socket);
-    bool terminate = !command || streq (command, "$TERM");
-    zstr_free (&command);
-    return terminate ? -1 : 0;
-}
-
 //  --- Start and stop ---------------------------------------------------------------------
 
 static void
@@ -1491,7 +1482,7 @@ cc_ca_actor (zsock_t *pipe, void *args)
                  challenge->deadline_ms, self->values->validity_blocks,
                  cc_policy_banned_count (self->policy), zlistx_size (self->certifies));
 
-    zloop_reader (self->loop, pipe, s_on_pipe, self);
+    zloop_reader (self->loop, pipe, cc_service_on_pipe, self);
     zloop_reader (self->loop, self->join, s_on_join, self);
     zloop_reader (self->loop, cc_rpc_client_socket (self->relay), s_on_relay, self);
     zloop_reader (self->loop, self->sub, s_on_sub, self);

@@ -735,15 +735,6 @@ s_on_pub (zloop_t *loop, zsock_t *socket, void *argument)
 }
 
 static int
-s_on_pipe (zloop_t *loop, zsock_t *socket, void *argument)
-{
-    char *command = zstr_recv (socket);
-    bool terminate = !command || streq (command, "$TERM");
-    zstr_free (&command);
-    return terminate ? -1 : 0;
-}
-
-static int
 s_on_tick (zloop_t *loop, int timer_id, void *argument)
 {
     self_t *self = (self_t *) argument;
@@ -876,7 +867,7 @@ cc_relay_actor (zsock_t *pipe, void *args)
 
     zloop_t *loop = zloop_new ();
     if (loop) {
-        zloop_reader (loop, pipe, s_on_pipe, self);
+        zloop_reader (loop, pipe, cc_service_on_pipe, self);
         zloop_reader (loop, self->rpc, s_on_rpc, self);
         zloop_reader (loop, self->gossip, s_on_gossip, self);
         zloop_reader (loop, self->pub, s_on_pub, self);

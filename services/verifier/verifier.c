@@ -224,17 +224,6 @@ s_on_own_reply (s_verifier_t *self, Certchain__Reply *reply, uint64_t now)
 //  --- Loop handlers -----------------------------------------------------------------
 
 static int
-s_on_pipe (zloop_t *loop, zsock_t *pipe, void *argument)
-{
-    (void) loop;
-    (void) argument;
-    char *command = zstr_recv (pipe);
-    bool term = !command || streq (command, "$TERM");
-    zstr_free (&command);
-    return term ? -1 : 0;
-}
-
-static int
 s_on_query (zloop_t *loop, zsock_t *query, void *argument)
 {
     (void) loop;
@@ -463,7 +452,7 @@ cc_verifier_actor (zsock_t *pipe, void *args)
         zsock_signal (pipe, (byte) status);
         return;
     }
-    zloop_reader (self->loop, pipe, s_on_pipe, self);
+    zloop_reader (self->loop, pipe, cc_service_on_pipe, self);
     zloop_reader (self->loop, self->query, s_on_query, self);
     zloop_reader (self->loop, self->sub, s_on_sub, self);
     zloop_reader (self->loop, cc_rpc_client_socket (self->relay), s_on_relay, self);
