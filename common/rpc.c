@@ -41,7 +41,12 @@ cc_rpc_send_bytes (zsock_t *socket, zframe_t *identity, const char *type, const 
         zmsg_append (message, &(zframe_t *) {zframe_dup (identity)});
     zmsg_addstr (message, type);
     zmsg_addmem (message, data, size);
-    return zmsg_send (&message, socket) == 0 ? 0 : CC_E_IO;
+    //  zmsg_send leaves the message with us when it fails.
+    if (zmsg_send (&message, socket) != 0) {
+        zmsg_destroy (&message);
+        return CC_E_IO;
+    }
+    return 0;
 }
 
 int
