@@ -52,6 +52,7 @@ struct _cc_driver_t {
     cc_driver_publish_fn *publish;      //  BROADCAST sink
     cc_driver_committed_fn *committed;  //  told after each own commit
     cc_driver_fatal_fn *fatal;          //  told when signing must stop
+    cc_driver_evidence_fn *on_evidence; //  told of each EVIDENCE output
     void *argument;                     //  for the callbacks
     int family;                         //  store index of the service family
     uint32_t timeout_commit_ms;         //  pause between heights
@@ -750,11 +751,12 @@ s_decide (cc_driver_t *self, const cc_consensus_output_t *output)
 static void
 s_evidence (cc_driver_t *self, const cc_consensus_output_t *output)
 {
-    //  Issue 4 turns this into an Evidence transaction.
     self->evidence++;
     cc_metrics_add (self->metrics, "consensus.evidence", 1);
-    cc_log_warn (self->log, "double-signing evidence at height %" PRIu64 " (%zu bytes); "
-                 "not submitted yet", cc_consensus_height (self->consensus), output->size);
+    cc_log_warn (self->log, "double-signing evidence at height %" PRIu64 " (%zu bytes)",
+                 cc_consensus_height (self->consensus), output->size);
+    if (self->on_evidence)
+        self->on_evidence (self->argument, output->data, output->size);
 }
 
 //  Takes every output of the machine, in order.
@@ -905,6 +907,7 @@ cc_driver_new (const cc_driver_config_t *config, cc_reason_t *reason)
     self->publish = config->publish;
     self->committed = config->committed;
     self->fatal = config->fatal;
+    self->on_evidence = config->evidence;
     self->argument = config->argument;
     self->family = family;
     self->commit_timer = -1;

@@ -20,7 +20,8 @@
                  exec (no second execution), the committed callback runs
                  (mempool, upload, metrics), and after timeout_commit_ms the
                  next height starts
-      EVIDENCE   logged and counted (issue 4 submits it as a transaction)
+      EVIDENCE   logged, counted and handed to the evidence callback (the
+                 validator submits it as an Evidence transaction: outbox.h)
     The proposer's value is built here too: cc_mempool_reap within the
     genesis block limits, cc_block_build on the chain tip with the tip's
     commit as last commit, time max(now, parent time); candidates that do
@@ -103,6 +104,10 @@ typedef void (cc_driver_committed_fn) (void *argument, cc_block_t *block, bool m
 //  A fatal failure (the last-signed record could not be written).
 typedef void (cc_driver_fatal_fn) (void *argument, const char *message);
 
+//  The machine saw a member sign two conflicting votes: data is a
+//  serialized Certchain__Evidence (borrowed for the call).
+typedef void (cc_driver_evidence_fn) (void *argument, const uint8_t *data, size_t size);
+
 typedef struct {
     cc_chain_t *chain;                  //  committed chain (borrowed)
     cc_mempool_t *mempool;              //  pooled txs (borrowed)
@@ -114,6 +119,7 @@ typedef struct {
     cc_driver_publish_fn *publish;      //  BROADCAST outputs go here
     cc_driver_committed_fn *committed;  //  after each decided block commits
     cc_driver_fatal_fn *fatal;          //  the driver can no longer sign
+    cc_driver_evidence_fn *evidence;    //  EVIDENCE outputs go here (may be NULL)
     void *argument;                     //  passed to the callbacks
 } cc_driver_config_t;
 

@@ -7,6 +7,13 @@
     0 after a clean stop, 2 for a bad configuration (including the key
     file and the genesis), 1 for an occupied port, a store that cannot be
     opened, or a fatal failure at run time.
+
+    Stopping takes two steps (see validator.c, DESIGN): the first signal
+    becomes "STOP" on the actor's pipe, and main waits for the actor's
+    "DONE" (a member resigns first; the actor bounds that wait itself);
+    a second signal, or "DONE", ends the actor with $TERM. czmq's handler
+    only sets zsys_interrupted, so main clears it after each signal it
+    has taken, to see the next one.
     =========================================================================
 */
 
@@ -45,21 +52,30 @@ main (int argc, char **argv)
         if (zsock_recv (validator, "i", &started) != 0)
             started = zsys_interrupted ? CC_EXIT_OK : CC_EXIT_FAILURE;
         exit_code = started;
-        //  Runs until a signal, or until the actor reports a fatal error.
+        //  Runs until "DONE" after a signal, a second signal, or a fatal
+        //  error reported by the actor.
         zpoller_t *poller = started == 0 ? zpoller_new (validator, NULL) : NULL;
-        while (poller && !zsys_interrupted) {
+        bool stopping = false;
+        while (poller) {
             if (zpoller_wait (poller, 1000) == validator) {
                 char *report = zstr_recv (validator);
                 bool fatal = report && streq (report, "FATAL");
+                bool done = report && streq (report, "DONE");
                 zstr_free (&report);
-                if (fatal) {
+                if (fatal)
                     exit_code = CC_EXIT_FAILURE;
+                if (fatal || done)
+                    break;
+            }
+            if (zsys_interrupted) {
+                zsys_interrupted = 0;
+                if (stopping) {
+                    cc_log_warn (log, "second signal: exiting now");
                     break;
                 }
+                stopping = true;
+                zstr_send (validator, "STOP");
             }
-            else
-            if (zpoller_terminated (poller))
-                break;
         }
         zpoller_destroy (&poller);
         zactor_destroy (&validator);

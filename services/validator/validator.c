@@ -9,8 +9,10 @@
                GetStatus and UploadBlock replies
       admin    GetStatus requests
       workers  checked transaction batches (inside the checker)
+      ca       the join protocol's replies and workers (the candidate)
     plus the driver's consensus timers and one tick a second (metrics,
-    sync retries, status polls, stalled-consensus rebroadcast).
+    sync retries, status polls, stalled-consensus rebroadcast, join
+    time-outs, resends of our own transactions).
 
     DESIGN
     - Whether consensus may run is one predicate, s_update_hold: not while
@@ -32,28 +34,52 @@
     - Transactions: decoded on the loop (cheap), dropped early when the
       mempool already knows their hash, else checked on the worker pool;
       a checked tx enters the mempool as pre-opened (no second check).
-    - Shutdown: $TERM ends the loop; objects are destroyed in reverse
-      order and the chain closes its store. Issue 4 adds "resign first":
-      s_on_term is where the Resign tx will be submitted and the loop kept
-      running until it commits (or a bounded wait passes).
+    - Certification (issue 4): a validator outside V(next height) joins
+      through the CA (candidate.h) once it is caught up, and a member
+      renews its certificate before it expires; consensus needs nothing
+      of it, since the driver starts every height with the set the chain
+      says. Our own transactions (Evidence from the driver's EVIDENCE
+      outputs, Resign at stop) go through the outbox (outbox.h): SubmitTx
+      on the relay DEALER, plus a copy into our own mempool.
+    - Shutdown, two steps. main turns the first SIGTERM or SIGINT into
+      "STOP" on the pipe: a member (resign_on_stop) submits a Resign and
+      keeps running, consensus included, since leaving before the chain
+      has taken it out of the set would take its vote from the quorum;
+      once it is out of V(next height) (its Resign committed, or any
+      other way out) it sends "DONE" at the next tick, so the block that
+      took it out is uploaded first; after resign_timeout_ms it sends
+      "DONE" anyway, with a warning. A non-member answers "DONE" at once.
+      main then sends $TERM, which ends the loop at once (also what a
+      second signal does); objects are destroyed in reverse order and the
+      chain closes its store. Signals are main's business: the actor
+      blocks SIGTERM and SIGINT in its thread before it starts any other
+      (workers inherit the mask), so no call here or in a worker is cut
+      short by one, and no wait for a worker (a solve, a measurement) can
+      return before the worker ended. Should a signal reach the loop
+      anyway (an embedding that started threads otherwise), zloop_start
+      returns 0 and the actor starts it again unless it was told to end.
     =========================================================================
 */
 
 #include "validator.h"
 
 #include "block.h"
+#include "candidate.h"
 #include "chain.h"
 #include "checker.h"
 #include "driver.h"
 #include "genesis.h"
 #include "mempool.h"
 #include "metrics.h"
+#include "outbox.h"
 #include "rpc.h"
 #include "service.h"
 #include "sigcache.h"
 #include "sync.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 
 //  Wait this long for the relay's first status before joining anyway.
@@ -100,7 +126,15 @@ typedef struct {
     cc_driver_t *driver;        //  consensus on the loop
     cc_sync_t *sync;            //  catch-up from the relay
     cc_sigcache_t sync_cache;   //  mempool signature cache for sync
+    cc_candidate_t *candidate;  //  the join protocol
+    cc_outbox_t *outbox;        //  our own Evidence and Resign txs
     size_t threads;             //  worker threads
+    bool resign_on_stop;        //  a member resigns before it stops
+    uint64_t resign_timeout_ms; //  longest wait for the Resign at stop
+    bool stopping;              //  "STOP" received: leaving
+    uint64_t stop_deadline_ms;  //  give up waiting then (mono)
+    bool stop_out;              //  out of the set: "DONE" at the next tick
+    bool stop_done;             //  "DONE" sent to main
     bool terminated;            //  $TERM received
     bool fatal;                 //  cannot go on; main was told
     bool joined;                //  start-up status answered or waited out
@@ -118,6 +152,7 @@ typedef struct {
 } s_self_t;
 
 static void s_update_hold (s_self_t *self);
+static void s_after_own (s_self_t *self, cc_block_t *block);
 
 //  --- Configuration ---------------------------------------------------------------
 
@@ -138,7 +173,15 @@ cc_validator_define (cc_config_t *config)
     cc_config_define (config, "relay/gossip", "tcp://127.0.0.1:7103", "relay-gossip",
                       "relay XSUB gossip endpoint, connected (PUB)");
     cc_config_define (config, "ca/join", "tcp://127.0.0.1:7401", "ca-join",
-                      "certification authority join endpoint (used from issue 4)");
+                      "certification authority join endpoint, connected (DEALER)");
+    cc_config_define (config, "validator/join", "1", "join",
+                      "1: outside the validator set, join through the CA (and renew the "
+                      "certificate before it expires); 0: never join, only follow");
+    cc_config_define (config, "validator/resign_on_stop", "1", "resign-on-stop",
+                      "1: a member stopped by SIGTERM or SIGINT resigns first and exits once "
+                      "its Resign is committed; 0: exit at once");
+    cc_config_define (config, "validator/resign_timeout_ms", "30000", "resign-timeout-ms",
+                      "longest wait for the Resign to be committed at stop (1 to 3600000)");
     cc_config_define (config, "mempool/max_txs", "20000", "mempool-max-txs",
                       "most transactions held in the mempool");
     cc_config_define (config, "mempool/max_bytes", "67108864", "mempool-max-bytes",
@@ -167,8 +210,23 @@ cc_validator_check (cc_config_t *config, cc_reason_t *reason)
             return cc_reason_set (reason, CC_E_CONFIG, "%s: must be above 0",
                                   positive [index]);
     }
-    const char *endpoints [] = {"validator/admin", "relay/rpc", "relay/pub", "relay/gossip"};
-    for (size_t index = 0; index < 4; index++) {
+    bool flag = false;
+    const char *flags [] = {"validator/join", "validator/resign_on_stop"};
+    for (size_t index = 0; index < 2; index++) {
+        rc = cc_config_get_bool (config, flags [index], &flag, reason);
+        if (rc != 0)
+            return rc;
+    }
+    rc = cc_config_get_u64 (config, "validator/resign_timeout_ms", &value, reason);
+    if (rc != 0)
+        return rc;
+    if (value < 1 || value > 3600000)
+        return cc_reason_set (reason, CC_E_CONFIG,
+                              "validator/resign_timeout_ms: expected 1 to 3600000, got %" PRIu64,
+                              value);
+    const char *endpoints [] = {"validator/admin", "relay/rpc", "relay/pub", "relay/gossip",
+                                "ca/join"};
+    for (size_t index = 0; index < 5; index++) {
         const char *endpoint = cc_config_get (config, endpoints [index]);
         if (!endpoint || !*endpoint)
             return cc_reason_set (reason, CC_E_CONFIG, "%s: an endpoint is required",
@@ -334,6 +392,7 @@ s_after_commit (s_self_t *self, cc_block_t *block, const char *how)
         else
             cc_log_debug (self->log, "%s", line);
     }
+    s_after_own (self, block);
 }
 
 //  cc_driver_committed_fn: a block consensus decided is committed.
@@ -376,6 +435,17 @@ s_on_sync_block (void *argument, cc_block_t *block, int verdict, const cc_reason
     s_count (self, "discard", verdict);
     cc_log_warn (self->log, "discarded block %" PRIu64 ": %s: %s", cc_block_height (block),
                  cc_error_name (verdict), cc_reason_text (reason));
+}
+
+//  cc_driver_evidence_fn: a member signed two conflicting votes.
+static void
+s_on_evidence (void *argument, const uint8_t *data, size_t size)
+{
+    s_self_t *self = (s_self_t *) argument;
+    cc_reason_t reason;
+    cc_reason_clear (&reason);
+    //  The outbox logs every outcome (and deduplicates).
+    cc_outbox_evidence (self->outbox, data, size, s_mono (), &reason);
 }
 
 //  --- Consensus hold -------------------------------------------------------------------
@@ -571,12 +641,139 @@ s_on_relay (zloop_t *loop, zsock_t *socket, void *argument)
             if (upload)
                 s_on_upload_reply (self, upload, reply);
             else
+            if (!cc_outbox_on_reply (self->outbox, reply, s_mono ()))
                 cc_metrics_add (self->metrics, "relay.unmatched_replies", 1);
         }
         cc_rpc_reply_free (&reply);
     }
     s_update_hold (self);
     return 0;
+}
+
+//  --- Joining, our own transactions, leaving ------------------------------------------
+
+//  Caught up with the network: only then may the candidate judge whether
+//  we are in the set.
+static bool
+s_ready (s_self_t *self)
+{
+    return self->joined && !self->wrong_genesis && !self->fatal && !self->stopping
+           && !cc_sync_behind (self->sync);
+}
+
+//  True if we are in V(tip + 1); *alone_p (may be NULL): its only member.
+static bool
+s_member_next_alone (s_self_t *self, bool *alone_p)
+{
+    cc_valset_t *valset = cc_state_valset (cc_chain_state (self->chain),
+                                           cc_chain_height (self->chain) + 1);
+    bool member = valset && cc_valset_contains (valset, cc_keypair_public (self->key));
+    if (alone_p)
+        *alone_p = member && cc_valset_size (valset) == 1;
+    cc_valset_destroy (&valset);
+    return member;
+}
+
+static bool
+s_member_next (s_self_t *self)
+{
+    return s_member_next_alone (self, NULL);
+}
+
+//  cc_outbox_send_fn: SubmitTx to the relay, and a copy into our own
+//  mempool, so we pack it ourselves when we propose.
+static uint64_t
+s_send_own (void *argument, cc_tx_t *tx)
+{
+    s_self_t *self = (s_self_t *) argument;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (cc_tx_encode (tx, &data, &size) == 0) {
+        cc_reason_t reason;
+        cc_reason_clear (&reason);
+        cc_tx_t *copy = cc_tx_decode (data, size, &reason);
+        //  We signed it: opened without a second signature check.
+        if (copy
+            && cc_tx_open (copy, cc_genesis_chain_id (self->genesis), true, &reason) == 0)
+            cc_mempool_add (self->mempool, &copy, &reason);
+        cc_tx_destroy (&copy);
+    }
+    free (data);
+    Certchain__SubmitTx submit = CERTCHAIN__SUBMIT_TX__INIT;
+    submit.tx = (Certchain__Signed *) cc_tx_envelope (tx);
+    Certchain__Request request = CERTCHAIN__REQUEST__INIT;
+    request.kind_case = CERTCHAIN__REQUEST__KIND_SUBMIT_TX;
+    request.submit_tx = &submit;
+    return cc_rpc_client_send (self->relay, &request);
+}
+
+//  While stopping: resign while we are a member, leave once we are out.
+static void
+s_stop_check (s_self_t *self)
+{
+    if (!self->stopping || self->stop_done || self->stop_out)
+        return;
+    if (!s_member_next (self)) {
+        cc_log_info (self->log, "out of the validator set from height %" PRIu64 ": exiting",
+                     cc_chain_height (self->chain) + 1);
+        self->stop_out = true;      //  "DONE" at the next tick (see DESIGN)
+        return;
+    }
+    if (s_mono () >= self->stop_deadline_ms) {
+        cc_log_warn (self->log, "the Resign was not committed within %" PRIu64 " ms: exiting "
+                     "anyway, still in the validator set", self->resign_timeout_ms);
+        self->stop_done = true;
+        zstr_send (self->pipe, "DONE");
+        return;
+    }
+    if (cc_outbox_resign_pending (self->outbox))
+        return;
+    cc_reason_t reason;
+    cc_reason_clear (&reason);
+    bool alone = false;
+    s_member_next_alone (self, &alone);
+    if (alone)
+        cc_reason_set (&reason, CC_E_BUSY, "the only member of the validator set: resigning "
+                       "would leave the chain without a producer");
+    if (alone || cc_outbox_resign (self->outbox, s_mono (), &reason) != 0) {
+        cc_log_warn (self->log, "cannot resign (%s: %s): exiting at once",
+                     cc_error_name (reason.code), cc_reason_text (&reason));
+        self->stop_done = true;
+        zstr_send (self->pipe, "DONE");
+    }
+}
+
+//  main asked us to stop (first SIGTERM or SIGINT).
+static void
+s_stop_begin (s_self_t *self)
+{
+    if (self->stopping)
+        return;
+    self->stopping = true;
+    cc_candidate_stop (self->candidate);
+    if (!self->resign_on_stop || self->fatal || !s_member_next (self)) {
+        cc_log_info (self->log, "stopping%s", self->resign_on_stop && !self->fatal
+                                                  ? ": not a member, nothing to resign" : "");
+        self->stop_done = true;
+        zstr_send (self->pipe, "DONE");
+        return;
+    }
+    self->stop_deadline_ms = s_mono () + self->resign_timeout_ms;
+    cc_log_info (self->log, "stopping: resigning from the validator set first (waiting at most "
+                 "%" PRIu64 " ms for the Resign to be committed; signal again to exit now)",
+                 self->resign_timeout_ms);
+    s_stop_check (self);
+}
+
+//  After every committed block: our txs, the join, the stop.
+static void
+s_after_own (s_self_t *self, cc_block_t *block)
+{
+    uint64_t mono = s_mono ();
+    cc_outbox_on_block (self->outbox, block, mono);
+    cc_candidate_on_block (self->candidate, block, mono);
+    cc_candidate_update (self->candidate, s_ready (self), mono);
+    s_stop_check (self);
 }
 
 //  --- Admin ---------------------------------------------------------------------------------
@@ -602,6 +799,9 @@ s_reply_status (s_self_t *self, zframe_t *identity, uint64_t id)
     status.validators = valset ? (uint32_t) cc_valset_size (valset) : 0;
     status.in_set = valset && cc_valset_contains (valset, cc_keypair_public (self->key));
     status.genesis_hash = cc_bytes_view (cc_genesis_hash (self->genesis), CC_HASH_SIZE);
+    status.join_state = (char *) (self->stopping ? "stopping"
+                                  : cc_candidate_state_name (cc_candidate_state (self->candidate)));
+    status.valid_until = cc_candidate_valid_until (self->candidate);
     Certchain__Reply reply = CERTCHAIN__REPLY__INIT;
     reply.id = id;
     reply.kind_case = CERTCHAIN__REPLY__KIND_STATUS;
@@ -656,6 +856,13 @@ s_on_tick (zloop_t *loop, int timer_id, void *argument)
     cc_sync_tick (self->sync, now);
     s_update_hold (self);
     cc_driver_heartbeat (self->driver, now);
+    cc_outbox_tick (self->outbox, mono);
+    cc_candidate_update (self->candidate, s_ready (self), mono);
+    if (self->stop_out && !self->stop_done) {
+        self->stop_done = true;
+        zstr_send (self->pipe, "DONE");
+    }
+    s_stop_check (self);
 
     cc_driver_status_t driver;
     cc_driver_status (self->driver, &driver);
@@ -672,12 +879,15 @@ s_on_pipe (zloop_t *loop, zsock_t *pipe, void *argument)
 {
     s_self_t *self = (s_self_t *) argument;
     char *command = zstr_recv (pipe);
-    bool term = !command || streq (command, "$TERM");
+    if (!command)
+        return 0;               //  interrupted: main's command comes again
+    bool term = streq (command, "$TERM");
+    bool stop = streq (command, "STOP");
     zstr_free (&command);
+    if (stop)
+        s_stop_begin (self);
     if (!term)
         return 0;
-    //  Issue 4: submit a Resign here and keep the loop running until it is
-    //  committed (or a bounded wait passes), then end it.
     self->terminated = true;
     return -1;
 }
@@ -687,6 +897,8 @@ s_on_pipe (zloop_t *loop, zsock_t *pipe, void *argument)
 static void
 s_destroy (s_self_t *self)
 {
+    cc_candidate_destroy (&self->candidate);
+    cc_outbox_destroy (&self->outbox);
     cc_sync_destroy (&self->sync);
     cc_driver_destroy (&self->driver);
     cc_checker_destroy (&self->checker);
@@ -797,6 +1009,7 @@ s_setup (s_self_t *self)
         .publish = s_on_publish,
         .committed = s_on_decided,
         .fatal = s_on_driver_fatal,
+        .evidence = s_on_evidence,
         .argument = self,
     };
     self->driver = cc_driver_new (&driver_config, &reason);
@@ -811,7 +1024,32 @@ s_setup (s_self_t *self)
         .signature_argument = &self->sync_cache,
     };
     self->sync = cc_sync_new (self->chain, self->relay, &sync_opts, s_on_sync_block, self);
-    if (!self->checker || !self->sync) {
+    cc_outbox_config_t outbox_config = {
+        .chain = self->chain,
+        .key = self->key,
+        .log = self->log,
+        .metrics = self->metrics,
+        .send = s_send_own,
+        .argument = self,
+    };
+    self->outbox = cc_outbox_new (&outbox_config);
+    bool join = true;
+    cc_config_get_bool (config, "validator/join", &join, NULL);
+    cc_config_get_bool (config, "validator/resign_on_stop", &self->resign_on_stop, NULL);
+    self->resign_timeout_ms = cc_service_u64 (config, "validator/resign_timeout_ms", 30000);
+    cc_candidate_config_t candidate_config = {
+        .chain = self->chain,
+        .key = self->key,
+        .loop = self->loop,
+        .log = self->log,
+        .metrics = self->metrics,
+        .ca_endpoint = cc_config_get (config, "ca/join"),
+        .data_dir = cc_config_get (config, "store/path"),
+        .threads = self->threads,
+        .enabled = join,
+    };
+    self->candidate = cc_candidate_new (&candidate_config);
+    if (!self->checker || !self->sync || !self->outbox || !self->candidate) {
         cc_log_error (self->log, "cannot start the worker threads");
         return CC_EXIT_FAILURE;
     }
@@ -837,6 +1075,11 @@ void
 cc_validator_actor (zsock_t *pipe, void *args)
 {
     cc_validator_args_t *arguments = (cc_validator_args_t *) args;
+    sigset_t signals;
+    sigemptyset (&signals);
+    sigaddset (&signals, SIGTERM);
+    sigaddset (&signals, SIGINT);
+    pthread_sigmask (SIG_BLOCK, &signals, NULL);
     s_self_t self;
     memset (&self, 0, sizeof (self));
     self.pipe = pipe;
@@ -849,7 +1092,9 @@ cc_validator_actor (zsock_t *pipe, void *args)
     zsock_send (pipe, "i", code);
     if (code == 0) {
         s_send_status (&self);
-        zloop_start (self.loop);
+        //  0: a signal interrupted the poll (see DESIGN); -1: $TERM.
+        while (!self.terminated && zloop_start (self.loop) == 0 && zmq_errno () == EINTR)
+            ;
     }
     //  Wait for main's $TERM unless it already came (after a failure).
     while (!self.terminated) {

@@ -16,14 +16,22 @@
     sends one int: 0 when it runs, or the exit code for main (2 for a bad
     key or genesis, 1 for an occupied port or a store it cannot open),
     after which it waits for $TERM. Later, a "FATAL" string on the pipe
-    means it cannot go on (exit 1). $TERM shuts it down cleanly: every
-    committed block is on disk already, the store is closed.
+    means it cannot go on (exit 1). "STOP" (main's first SIGTERM or
+    SIGINT) asks it to leave: a member resigns first and answers "DONE"
+    once out of the set (or after validator/resign_timeout_ms), anyone
+    else answers "DONE" at once. $TERM shuts it down cleanly and at once:
+    every committed block is on disk already, the store is closed. An
+    embedding that never sends "STOP" (a producing CA) gets the old
+    behaviour.
 
     Start-up: load the key (a key file readable by group or others is
     refused), the genesis and the chain; ask the relay GetStatus; catch up
     to the relay's height; then join consensus at tip + 1. A key that is
-    not in V(h) is not an error: the validator follows the chain and takes
-    part wherever it is a member.
+    not in V(h) is not an error: the validator follows the chain, takes
+    part wherever it is a member, and (validator/join, default 1) joins
+    through the CA at ca/join once caught up (candidate.h); a member
+    renews its certificate before it expires. Double-signing evidence
+    seen by consensus is submitted as an Evidence tx (outbox.h).
     =========================================================================
 */
 

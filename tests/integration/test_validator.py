@@ -14,6 +14,19 @@
   - configuration: a key file readable by others is refused (exit 2), an
     occupied admin port exits 1, --print-config works.
 
+Certification (issue 4), with a certchain-ca (not producing: genesis CA
+key(500)) and a certchain-verifier next to the genesis validators:
+  - join: a validator with an uncertified key passes the CA's challenge, its
+    Certify is committed, the verifier lists it in GetValidators and stores
+    blocks it proposed; then a genesis member stopped with SIGTERM resigns,
+    leaves the set, exits 0, and the chain goes on committing;
+  - refused: a CA whose policy is above this machine (min_cpu_cores 512)
+    refuses with the reason, which the validator logs; it asks again no
+    sooner than the CA's back-off;
+  - renewal: with cert_validity 40 the joined validator renews before its
+    certificate ends and is in V(h) at every height across the first expiry.
+The join-to-certified time is printed (from the validator's own log line).
+
 The wire is spoken with python3-protobuf: the message classes come from
 proto/*.proto through a descriptor set that protoc-c (a build dependency)
 writes. Keys and signatures use libsodium through ctypes, the same library
@@ -21,13 +34,19 @@ the services use.
 
 CERTCHAIN_VALIDATOR_BIN, when set, names the validator binary to run (e.g.
 an AddressSanitizer build: build-val-asan/services/validator/...).
+
+The old tests start validators with validator/resign_on_stop = 0: they stop
+and restart members to test restarts, which must not take them out of the
+set; the certification tests turn it on where they test leaving.
 """
 
 import ctypes
 import ctypes.util
+import datetime
 import hashlib
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -66,7 +85,7 @@ def proto(name):
         for file in files.file:
             pool.Add(file)
         for message in ("Request", "Reply", "Signed", "TxBody", "Transfer", "Block",
-                        "BlockHeader", "MetricsEvent"):
+                        "BlockHeader", "MetricsEvent", "Certify"):
             descriptor = pool.FindMessageTypeByName("certchain." + message)
             if hasattr(message_factory, "GetMessageClass"):
                 _PROTO[message] = message_factory.GetMessageClass(descriptor)
@@ -129,6 +148,8 @@ def transfer(sender, to, amount, nonce, fee=1):
 
 
 def genesis_text(validators, accounts, balance=10 ** 12, params=None):
+    """Genesis ZPL: validators (Keys), accounts (Keys), params (name -> int);
+    one CA, key(500), that does not produce."""
     lines = ["chain", '    id = "%s"' % CHAIN, "    time_ms = %d" % GENESIS_TIME_MS]
     if params:
         lines.append("params")
@@ -172,15 +193,24 @@ class Net:
                    sys.exit("relay exited:\n" + self.relay.tail(10)), 10, "the relay")
         self.validators = {}
         self.admins = {}
+        #  The CA's join endpoint: no CA listens there until start_ca.
+        self.ca_join = free_endpoint()
+        self.ca = None
+        self.verifier = None
+        self.verifier_query = None
 
-    def start_validator(self, name, k, admin=None, extra=()):
+    def start_validator(self, name, k, admin=None, extra=(), join=1, resign=0,
+                        resign_timeout_ms=30000):
         keyfile = self.c.path(name + ".key")
         if not os.path.exists(keyfile):
             k.save(keyfile)
         admin = admin or self.admins.get(name) or free_endpoint()
         self.admins[name] = admin
         config = self.c.write(name + ".cfg", zpl({
-            "validator": {"key": keyfile, "admin": admin, "threads": 2},
+            "validator": {"key": keyfile, "admin": admin, "threads": 2, "join": join,
+                          "resign_on_stop": resign,
+                          "resign_timeout_ms": resign_timeout_ms},
+            "ca": {"join": self.ca_join},
             "relay": {"rpc": self.relay_rpc, "pub": self.relay_pub,
                       "gossip": self.relay_gossip},
             "store": {"path": self.c.path(name + "-data")},
@@ -190,6 +220,72 @@ class Net:
         proc = self.c.start(name, [validator_binary(), "-c", config] + list(extra))
         self.validators[name] = proc
         return proc
+
+    def start_ca(self, policy=None):
+        """certchain-ca with key(500) (the genesis CA) on self.ca_join; policy
+        is a dict for the policy file's "policy" section."""
+        keyfile = self.c.path("ca.key")
+        if not os.path.exists(keyfile):
+            key(500).save(keyfile)
+        #  A port picked just now, and nothing connects before the CA has
+        #  bound it: a client reconnecting to a port nobody listens on may
+        #  end up connected to itself (TCP self-connect) and hold it.
+        self.ca_join = free_endpoint()
+        argv = [binary("ca"), "--genesis", self.genesis, "--key", keyfile,
+                "--store", self.c.path("ca-data"), "--join", self.ca_join,
+                "--relay-rpc", self.relay_rpc, "--relay-pub", self.relay_pub,
+                "--relay-gossip", self.relay_gossip]
+        if policy:
+            argv += ["--policy", self.c.write("policy.zpl", zpl({"policy": policy}))]
+        self.ca = self.c.start("ca", argv)
+        wait_until(lambda: "join " + self.ca_join in self.ca.log() if self.ca.alive()
+                   else sys.exit("ca exited:\n" + self.ca.tail(10)), 20, "the CA started")
+        request = proto("Request")()
+        request.get_status.SetInParent()
+        status = self.call(self.ca_join, request).status
+        assert status.service == "ca", status
+        return self.ca
+
+    def start_verifier(self):
+        self.verifier_query = free_endpoint()
+        config = self.c.write("verifier.cfg", zpl({
+            "verifier": {"query": self.verifier_query},
+            "relay": {"rpc": self.relay_rpc, "pub": self.relay_pub,
+                      "gossip": self.relay_gossip},
+            "store": {"path": self.c.path("verifier-data")},
+            "genesis": {"path": self.genesis}}))
+        self.verifier = self.c.start("verifier", [binary("verifier"), "-c", config])
+        wait_until(lambda: "query on " + self.verifier_query in self.verifier.log()
+                   if self.verifier.alive() else sys.exit("verifier exited:\n"
+                                                          + self.verifier.tail(10)),
+                   20, "the verifier started")
+        return self.verifier
+
+    def verifier_height(self):
+        request = proto("Request")()
+        request.get_status.SetInParent()
+        return self.call(self.verifier_query, request, timeout=1).status.height
+
+    def verifier_validators(self, height=0):
+        """The public keys of V(height) at the verifier (0: next height)."""
+        request = proto("Request")()
+        request.get_validators.height = height
+        reply = self.call(self.verifier_query, request)
+        assert reply.WhichOneof("kind") == "validators", reply
+        return [v.record.pubkey for v in reply.validators.validators]
+
+    def verifier_block(self, height):
+        """(Block, BlockHeader) the verifier stored at height, or None."""
+        request = proto("Request")()
+        request.get_block.height = height
+        reply = self.call(self.verifier_query, request)
+        if reply.WhichOneof("kind") != "block":
+            return None
+        block = proto("Block")()
+        block.ParseFromString(reply.block)
+        header = proto("BlockHeader")()
+        header.ParseFromString(block.header)
+        return block, header
 
     def call(self, endpoint, request, timeout=5.0):
         """One request on a fresh DEALER; returns the Reply."""
@@ -513,6 +609,192 @@ def test_config_errors():
         _, err = p.communicate(timeout=20)
         assert p.returncode == 0, (p.returncode, err)
         assert "store closed" in err, err
+
+
+#  --- Certification (issue 4) -------------------------------------------------------
+
+
+def log_time(line):
+    """Wall time (seconds) of a log line's ISO stamp."""
+    stamp = line.split(" ", 1)[0]
+    moment = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def log_lines(proc, text):
+    return [line for line in proc.log().splitlines() if text in line]
+
+
+def certified(proc):
+    """(height of the Certify, ms from the join request to its commit) from
+    the validator's "certified" line, or None."""
+    match = re.search(r"certified: Certify \w+ committed at height (\d+), valid until height "
+                      r"\d+; (\d+) ms from the join request to the commit", proc.log())
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def cert_net(c, members, params=None, resign=0):
+    """Relay, genesis members (started), verifier; the CA is started by the test."""
+    net = Net(c, members, [key(1000)], params=params)
+    for i, m in enumerate(members, 1):
+        net.start_validator("v%d" % i, m, resign=resign)
+    wait_until(lambda: net.relay_status().height >= 2, 40, "relay height 2")
+    net.start_verifier()
+    return net
+
+
+def others_alive(net, *names):
+    for name, proc in net.validators.items():
+        if name not in names:
+            assert proc.alive(), "%s exited %s:\n%s" % (name, proc.returncode(), proc.tail(30))
+
+
+def test_join_then_resign():
+    need("relay", "validator", "verifier", "ca")
+    with Cluster("validator-join") as c:
+        members = [key(i) for i in range(1, 5)]
+        net = cert_net(c, members, resign=1)
+        net.start_ca()
+        joiner = key(60)
+        t0 = time.monotonic()
+        proc = net.start_validator("joiner", joiner, resign=1)
+        wait_until(lambda: net.status("joiner").join_state == "member", 60,
+                   "the joiner certified")
+        seconds = time.monotonic() - t0
+        assert "join accepted: measured score" in proc.log(), proc.tail(20)
+        height, join_ms = certified(proc)
+        status = net.status("joiner")
+        assert status.in_set and status.validators == 5, status
+        assert status.valid_until > height + 1, status
+        genesis_status = net.status("v1")
+        assert genesis_status.join_state == "member", genesis_status
+        assert genesis_status.valid_until == 2 ** 64 - 1, genesis_status
+
+        #  The verifier: V(h) without it, V(h + 1) with it, and blocks it proposed.
+        wait_until(lambda: net.verifier_height() >= height + 1, 30, "the verifier at the Certify")
+        assert joiner.public not in net.verifier_validators(height)
+        assert joiner.public in net.verifier_validators(height + 1)
+        assert joiner.public in net.verifier_validators()
+
+        def proposed():
+            for h in range(height + 1, net.verifier_height() + 1):
+                block = net.verifier_block(h)
+                if block and block[1].proposer == joiner.public:
+                    return h
+            return None
+        first = wait_until(proposed, 30, "a block proposed by the joiner at the verifier")
+        print("join: certified in %d ms from the join request to the Certify's commit "
+              "(height %d), %.1f s from process start to member; first block proposed "
+              "by it stored by the verifier at height %d" % (join_ms, height, seconds, first))
+        others_alive(net)
+
+        #  A genesis member stopped with SIGTERM resigns first.
+        leaver = net.validators["v1"]
+        t1 = time.monotonic()
+        assert leaver.stop(timeout=40) == 0, leaver.tail(30)
+        stop_seconds = time.monotonic() - t1
+        log = leaver.log()
+        assert "stopping: resigning from the validator set first" in log, leaver.tail(20)
+        match = re.search(r"resign committed at height (\d+)", log)
+        assert match, leaver.tail(20)
+        resigned = int(match.group(1))
+        assert "out of the validator set from height %d" % (resigned + 1) in log
+        assert "store closed" in log
+        wait_until(lambda: net.verifier_height() >= resigned + 3, 30,
+                   "the chain committing after the Resign")
+        assert members[0].public in net.verifier_validators(resigned)
+        assert members[0].public not in net.verifier_validators(resigned + 1)
+        after = net.verifier_validators()
+        assert len(after) == 4 and joiner.public in after, after
+        print("resign: SIGTERM to exit %.2f s, Resign committed at height %d; the chain "
+              "went on to height %d" % (stop_seconds, resigned, net.verifier_height()))
+        others_alive(net, "v1")
+
+
+def test_join_refused_backoff():
+    need("relay", "validator", "ca")
+    with Cluster("validator-refused") as c:
+        net = Net(c, [key(1)], [key(1000)])
+        net.start_validator("v1", key(1))
+        wait_until(lambda: net.relay_status().height >= 2, 30, "relay height 2")
+        net.start_ca(policy={"min_cpu_cores": 512, "backoff_ms": 3000})
+        proc = net.start_validator("joiner", key(61))
+        refusal = "join refused by the CA: PROFILE_BELOW_POLICY: "
+        wait_until(lambda: len(log_lines(proc, refusal)) >= 2, 40, "two refusals")
+        refusals = log_lines(proc, refusal)
+        starts = log_lines(proc, "joining (not a member of the set): measuring")
+        assert "cpu_cores" in refusals[0] and "< 512" in refusals[0], refusals[0]
+        assert "(next try in 3000 ms)" in refusals[0], refusals[0]
+        assert len(starts) >= 2, starts
+        waited = log_time(starts[1]) - log_time(refusals[0])
+        #  Log stamps are cut to the millisecond: allow that much.
+        assert waited >= 2.998, "asked again %.3f s after the refusal" % waited
+        assert "RATE_LIMITED" not in proc.log(), proc.tail(10)
+        status = net.status("joiner")
+        assert not status.in_set and status.join_state in ("backoff", "requesting"), status
+        assert status.valid_until == 0, status
+        print("refused: asked again %.2f s after a refusal with a 3 s back-off" % waited)
+        net.alive()
+
+
+def test_renewal():
+    need("relay", "validator", "verifier", "ca")
+    with Cluster("validator-renewal") as c:
+        members = [key(i) for i in range(1, 5)]
+        net = cert_net(c, members, params={"cert_validity": 40, "timeout_commit_ms": 300})
+        net.start_ca(policy={"backoff_ms": 1000})
+        joiner = key(62)
+        proc = net.start_validator("joiner", joiner)
+        wait_until(lambda: net.status("joiner").join_state == "member", 60,
+                   "the joiner certified")
+        height, _ = certified(proc)
+        first_until = net.status("joiner").valid_until
+        assert height + 1 < first_until <= height + 42, (height, first_until)
+        #  Renewed before the end, without leaving the set.
+        wait_until(lambda: net.status("joiner").valid_until > first_until, 60, "the renewal")
+        renewed_until = net.status("joiner").valid_until
+        wait_until(lambda: net.verifier_height() >= first_until + 2, 60,
+                   "the verifier past the first expiry")
+        for h in range(height + 1, first_until + 3):
+            assert joiner.public in net.verifier_validators(h), "not in V(%d)" % h
+        log = proc.log()
+        assert "join (renewal) accepted" in log and "certified (renewed)" in log, proc.tail(20)
+        renewed = re.search(r"certified \(renewed\): Certify \w+ committed at height (\d+)", log)
+        print("renewal: certificate until %d renewed at height %d (until %d); in the set at "
+              "every height from %d to %d" % (first_until, int(renewed.group(1)), renewed_until,
+                                              height + 1, first_until + 2))
+        net.alive()
+
+
+def test_stop_bounded():
+    need("relay", "validator")
+    with Cluster("validator-stop") as c:
+        members = [key(1), key(2)]
+        net = Net(c, members, [key(1000)])
+        net.start_validator("v1", members[0], resign=1, resign_timeout_ms=2000)
+        net.start_validator("v2", members[1])
+        wait_until(lambda: net.relay_status().height >= 3, 30, "relay height 3")
+        #  Without v2 there is no quorum: the Resign cannot be committed, and
+        #  the wait for it ends after resign_timeout_ms.
+        net.validators["v2"].kill()
+        v1 = net.validators["v1"]
+        t0 = time.monotonic()
+        assert v1.stop(timeout=20) == 0, v1.tail(20)
+        waited = time.monotonic() - t0
+        assert 2.0 <= waited < 8.0, waited
+        assert "the Resign was not committed within 2000 ms" in v1.log(), v1.tail(10)
+        #  Still a member when it comes back; a second signal ends the wait.
+        net.start_validator("v1", members[0], resign=1, resign_timeout_ms=60000)
+        wait_until(lambda: net.status("v1").join_state == "member", 20, "v1 back, a member")
+        v1.popen.send_signal(signal.SIGTERM)
+        wait_until(lambda: v1.log().count("stopping: resigning") == 2, 10, "the second stop")
+        t0 = time.monotonic()
+        v1.popen.send_signal(signal.SIGTERM)
+        assert v1.wait(10) == 0, v1.tail(20)
+        v1.stopped = True
+        assert time.monotonic() - t0 < 5.0
+        log = v1.log()
+        assert "second signal: exiting now" in log and log.count("store closed") == 2, log[-2000:]
 
 
 if __name__ == "__main__":
