@@ -95,48 +95,19 @@ static void s_ensure_running (cc_driver_t *self);
 //  --- Last-signed record ------------------------------------------------------
 
 static void
-s_put_u64 (uint8_t *out, uint64_t value)
-{
-    for (int index = 7; index >= 0; index--, value >>= 8)
-        out [index] = (uint8_t) value;
-}
-
-static uint64_t
-s_get_u64 (const uint8_t *in)
-{
-    uint64_t value = 0;
-    for (int index = 0; index < 8; index++)
-        value = (value << 8) | in [index];
-    return value;
-}
-
-static void
-s_put_u32 (uint8_t *out, uint32_t value)
-{
-    for (int index = 3; index >= 0; index--, value >>= 8)
-        out [index] = (uint8_t) value;
-}
-
-static uint32_t
-s_get_u32 (const uint8_t *in)
-{
-    return (uint32_t) in [0] << 24 | (uint32_t) in [1] << 16 | (uint32_t) in [2] << 8 | in [3];
-}
-
-static void
 s_record_encode (const cc_consensus_signed_t *record, uint8_t *out)
 {
     uint8_t *cursor = out;
     *cursor++ = S_RECORD_VERSION;
-    s_put_u64 (cursor, record->height);
+    cc_be64_put (cursor, record->height);
     cursor += 8;
-    s_put_u32 (cursor, record->round);
+    cc_be32_put (cursor, record->round);
     cursor += 4;
     *cursor++ = (uint8_t) record->step;
     *cursor++ = record->has_hash ? 1 : 0;
     memcpy (cursor, record->hash, CC_HASH_SIZE);
     cursor += CC_HASH_SIZE;
-    s_put_u32 (cursor, (uint32_t) record->locked_round);
+    cc_be32_put (cursor, (uint32_t) record->locked_round);
     cursor += 4;
     memcpy (cursor, record->locked_hash, CC_HASH_SIZE);
 }
@@ -152,15 +123,15 @@ s_record_decode (const uint8_t *data, size_t size, cc_consensus_signed_t *record
                               S_RECORD_VERSION);
     memset (record, 0, sizeof (*record));
     const uint8_t *cursor = data + 1;
-    record->height = s_get_u64 (cursor);
+    record->height = cc_be64_get (cursor);
     cursor += 8;
-    record->round = s_get_u32 (cursor);
+    record->round = cc_be32_get (cursor);
     cursor += 4;
     uint8_t step = *cursor++;
     uint8_t has_hash = *cursor++;
     memcpy (record->hash, cursor, CC_HASH_SIZE);
     cursor += CC_HASH_SIZE;
-    record->locked_round = (int32_t) s_get_u32 (cursor);
+    record->locked_round = (int32_t) cc_be32_get (cursor);
     cursor += 4;
     memcpy (record->locked_hash, cursor, CC_HASH_SIZE);
     if (step < CC_CONSENSUS_STEP_PROPOSE || step > CC_CONSENSUS_STEP_PRECOMMIT || has_hash > 1
@@ -178,8 +149,8 @@ static void
 s_own_key (uint64_t height, uint32_t seq, uint8_t *key)
 {
     memcpy (key, S_OWN_PREFIX, S_OWN_PREFIX_SIZE);
-    s_put_u64 (key + S_OWN_PREFIX_SIZE, height);
-    s_put_u32 (key + S_OWN_PREFIX_SIZE + 8, seq);
+    cc_be64_put (key + S_OWN_PREFIX_SIZE, height);
+    cc_be32_put (key + S_OWN_PREFIX_SIZE + 8, seq);
 }
 
 //  Writes the pending record, synced, with message (may be NULL): the one
@@ -821,12 +792,12 @@ s_load_own (const uint8_t *key, size_t key_size, const uint8_t *value, size_t va
 {
     s_load_t *load = (s_load_t *) argument;
     cc_driver_t *self = load->self;
-    uint64_t height = key_size == S_OWN_KEY_SIZE ? s_get_u64 (key + S_OWN_PREFIX_SIZE) : 0;
+    uint64_t height = key_size == S_OWN_KEY_SIZE ? cc_be64_get (key + S_OWN_PREFIX_SIZE) : 0;
     if (height == 0 || height != load->height) {
         cc_batch_delete (load->stale, self->family, key, key_size);
         return true;
     }
-    uint32_t seq = s_get_u32 (key + S_OWN_PREFIX_SIZE + 8);
+    uint32_t seq = cc_be32_get (key + S_OWN_PREFIX_SIZE + 8);
     zchunk_t *chunk = zchunk_new (value, value_size);
     if (chunk && !zlistx_add_end (self->restored, chunk))
         zchunk_destroy (&chunk);
