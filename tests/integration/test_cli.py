@@ -288,9 +288,13 @@ def test_unreachable_services():
     assert r.stdout == ""
     #  A malformed endpoint is refused at once.
     one_line_refusal(["account", "00" * 32, "--verifier", "nonsense"], 1, ["nonsense"])
-    #  status: each service that does not answer shows an error, exit 1.
+    #  status: each service that does not answer shows an error, exit 1
+    #  (the CA is asked only when named; a CERTCHAIN_CA left in the
+    #  caller's environment must not add a fourth).
+    no_ca = dict(os.environ)
+    no_ca.pop("CERTCHAIN_CA", None)
     r = h.cli("status", "--relay", dead, "--verifier", other, "--validator", h.free_endpoint(),
-              "--timeout", "0.5", "--json", check=False)
+              "--timeout", "0.5", "--json", check=False, env=no_ca)
     assert r.returncode == 1, r
     out = json.loads(r.stdout)
     assert "error" in out["relay"] and "error" in out["verifier"], out
@@ -304,6 +308,76 @@ def test_unreachable_services():
     one_line_refusal(["send", "--key", key, "--to", "00" * 32, "--amount", "1",
                       "--relay", dead, "--verifier", other, "--timeout", "0.5"], 1,
                      ["relay", "(TIMEOUT)"])
+
+
+#  --- CA commands without a network (tests/integration/test_cli_ca.py has them
+#  against a real CA) ---------------------------------------------------------------
+
+
+def test_ca_commands_usage():
+    h.need("certchain")
+    r = h.cli("--help")
+    for name in ("join", "revoke", "ca-log", "CERTCHAIN_CA"):
+        assert name in r.stdout, r.stdout
+    r = h.cli("join", "--help")
+    assert "--threads" in r.stdout and "--data-dir" in r.stdout and "--ca" in r.stdout
+    assert "whole command (default 60)" in r.stdout and "each reply" not in r.stdout
+    key = os.path.join(tmpdir(), "k1.key")
+    if not os.path.exists(key):
+        h.cli("keygen", "--out", key)
+    node = "ab" * 32
+    one_line_refusal(["join"], 2, ["certchain: join: --key FILE is required"])
+    for bad in ("0", "257", "x", "-1"):
+        one_line_refusal(["join", "--key", key, "--threads", bad], 2, ["--threads", "1 to 256"])
+    one_line_refusal(["join", "--key", key, "--data-dir", ""], 2, ["--data-dir"])
+    one_line_refusal(["join", "--key", key, "extra"], 2, ["unexpected argument"])
+    one_line_refusal(["join", "--key", key, "--wait=1"], 2, ["takes no value"])
+    one_line_refusal(["revoke", "--node", node, "--reason", "r"], 2, ["--key FILE"])
+    one_line_refusal(["revoke", "--key", key, "--reason", "r"], 2, ["--node KEY"])
+    one_line_refusal(["revoke", "--key", key, "--node", node], 2, ["--reason TEXT"])
+    one_line_refusal(["revoke", "--key", key, "--node", node, "--reason", ""], 2,
+                     ["--reason: 1 to 256 bytes"])
+    one_line_refusal(["revoke", "--key", key, "--node", node, "--reason", "x" * 257], 2,
+                     ["--reason: 1 to 256 bytes, got 257"])
+    one_line_refusal(["revoke", "--key", key, "--node", node, "--reason", "a\x1b[2Jb"], 2,
+                     ["printable"])
+    one_line_refusal(["revoke", "--key", key, "--node", "nothex", "--reason", "r"], 2,
+                     ["--node", "not a public key"])
+    one_line_refusal(["revoke", "--key", key, "--node", node, "--reason", "r", "--fee", "x"],
+                     2, ["--fee"])
+    one_line_refusal(["revoke", "--key", key, "--node",
+                      "@" + os.path.join(tmpdir(), "missing.pub"), "--reason", "r"], 1,
+                     ["--node", "(IO)"])
+    one_line_refusal(["ca-log", "--from", "x"], 2, ["--from"])
+    one_line_refusal(["ca-log", "--count", "0"], 2, ["--count"])
+    one_line_refusal(["ca-log", "--node", "abc"], 2, ["--node", "not a public key"])
+    one_line_refusal(["ca-log", "--relay", "tcp://x:1"], 2, ["unknown option '--relay'"])
+    one_line_refusal(["ca-log", "first"], 2, ["unexpected argument"])
+
+
+def test_ca_commands_unreachable():
+    h.need("certchain")
+    dead = h.free_endpoint()
+    key = os.path.join(tmpdir(), "k1.key")
+    if not os.path.exists(key):
+        h.cli("keygen", "--out", key)
+    start = time.monotonic()
+    r = one_line_refusal(["join", "--key", key, "--ca", dead, "--timeout", "0.5", "--json"], 1,
+                         ["certchain: join:", "CA", dead, "(TIMEOUT)"])
+    assert time.monotonic() - start < 5, "the timeout was not applied"
+    env = dict(os.environ, CERTCHAIN_CA=dead)
+    one_line_refusal(["ca-log", "--timeout", "0.5", "--json"], 1,
+                     ["certchain: ca-log:", dead, "(TIMEOUT)"], env=env)
+    one_line_refusal(["ca-log", "--ca", "nonsense"], 1, ["nonsense"], env=env)
+    one_line_refusal(["revoke", "--key", key, "--node", "ab" * 32, "--reason", "r",
+                      "--relay", dead, "--verifier", h.free_endpoint(), "--timeout", "0.5"], 1,
+                     ["relay", "(TIMEOUT)"])
+    #  A candidate key that is not private enough is refused before anything.
+    loose = os.path.join(tmpdir(), "loose-join.key")
+    if not os.path.exists(loose):
+        h.cli("keygen", "--out", loose)
+    os.chmod(loose, 0o644)
+    one_line_refusal(["join", "--key", loose, "--ca", dead], 1, ["(PERMISSIONS)"])
 
 
 #  --- Against a running network ----------------------------------------------------

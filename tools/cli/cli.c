@@ -18,11 +18,13 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "block.h"
 #include "cli.h"
 #include "config.h"
+#include "join.h"
 
 //  Largest reply taken: a block with its commit, and the reply around it.
 #define S_MAX_REPLY_SIZE (CC_BLOCK_MAX_SIZE + 64 * 1024)
@@ -78,6 +80,8 @@ struct _cc_cli_t {
     int timeout_ms;             //  per-request timeout
     bool timeout_given;         //  --timeout was on the command line
     cc_rpc_client_t *clients [S_ENDPOINT_COUNT];  //  one client per service, lazily
+    zsock_t *join;              //  DEALER for the CA's join frames, lazily
+    zpoller_t *join_poller;     //  polls it
 };
 
 //  --- Helpers -----------------------------------------------------------------
@@ -158,7 +162,15 @@ s_command_usage (cc_cli_t *self, FILE *stream)
         cc_cli_option_t one [2] = { self->endpoint_options [index], { NULL, CC_CLI_FLAG, NULL, NULL } };
         s_print_options (stream, one);
     }
-    s_print_options (stream, s_common_options);
+    //  A common option the command declares itself was printed with it.
+    for (const cc_cli_option_t *option = s_common_options; option->name; option++) {
+        bool own = false;
+        for (const cc_cli_option_t *mine = command->options; mine && mine->name; mine++)
+            own = own || strcmp (mine->name, option->name) == 0;
+        cc_cli_option_t one [2] = { *option, { NULL, CC_CLI_FLAG, NULL, NULL } };
+        if (!own)
+            s_print_options (stream, one);
+    }
 }
 
 //  --- Life cycle ----------------------------------------------------------------
@@ -170,6 +182,8 @@ s_cli_destroy (cc_cli_t **self_p)
         cc_cli_t *self = *self_p;
         for (size_t index = 0; index < S_ENDPOINT_COUNT; index++)
             cc_rpc_client_destroy (&self->clients [index]);
+        zpoller_destroy (&self->join_poller);
+        zsock_destroy (&self->join);
         for (size_t index = 0; index < self->slot_count; index++)
             free (self->slots [index].values);
         free (self->slots);
@@ -204,7 +218,8 @@ s_cli_new (const cc_cli_command_t *command, int argc)
         return NULL;
     }
     //  Command options first: a command's own --ca or --validator (a key in
-    //  genesis) is what it means there.
+    //  genesis) is what it means there, and its own --timeout entry gives
+    //  that option the help that fits it (the frame still applies it).
     for (const cc_cli_option_t *option = command->options; option && option->name; option++)
         self->slots [self->slot_count++].option = option;
     for (size_t index = 0; index < S_ENDPOINT_COUNT; index++) {
@@ -470,6 +485,18 @@ cc_cli_endpoint (cc_cli_t *self, cc_cli_endpoint_t which)
     return cc_config_get (self->config, s_endpoint (which)->key);
 }
 
+bool
+cc_cli_endpoint_given (cc_cli_t *self, cc_cli_endpoint_t which)
+{
+    assert (self);
+    assert (self->command->endpoints & which);
+    size_t index = s_endpoint_index (which);
+    if (self->endpoint_options [index].name && cc_cli_option (self, s_endpoints [index].flag))
+        return true;
+    const char *variable = getenv (s_endpoints [index].variable);
+    return variable && *variable;
+}
+
 const char *
 cc_cli_service_name (cc_cli_endpoint_t which)
 {
@@ -573,6 +600,94 @@ cc_cli_call (cc_cli_t *self, cc_cli_endpoint_t which, Certchain__Request *reques
                               s_endpoint (which)->name);
     }
     return 0;
+}
+
+zsock_t *
+cc_cli_join_socket (cc_cli_t *self, cc_reason_t *reason)
+{
+    assert (self);
+    if (!self->join) {
+        const char *endpoint = cc_cli_endpoint (self, CC_CLI_CA);
+        zsock_t *socket = zsock_new (ZMQ_DEALER);
+        zpoller_t *poller = socket ? zpoller_new (socket, NULL) : NULL;
+        if (socket)
+            cc_rpc_socket_policy (socket, CC_JOIN_MAX_MESSAGE_SIZE);
+        if (!poller || zsock_connect (socket, "%s", endpoint) != 0) {
+            char printable [128];
+            cc_reason_set (reason, CC_E_CONFIG, "cannot connect to the CA at '%s' (%s)",
+                           cc_cli_printable (endpoint, printable, sizeof (printable)),
+                           zmq_strerror (zmq_errno ()));
+            zpoller_destroy (&poller);
+            zsock_destroy (&socket);
+            return NULL;
+        }
+        self->join = socket;
+        self->join_poller = poller;
+    }
+    return self->join;
+}
+
+int
+cc_cli_join_call (cc_cli_t *self, Certchain__JoinMessage *message, int expected,
+                  int timeout_ms, Certchain__JoinMessage **reply_p, cc_reason_t *reason)
+{
+    assert (message);
+    *reply_p = NULL;
+    zsock_t *socket = cc_cli_join_socket (self, reason);
+    if (!socket)
+        return reason->code;
+    if (timeout_ms <= 0)
+        timeout_ms = self->timeout_ms;
+    //  A random id, so a late answer to another exchange on this
+    //  connection never passes for this one's.
+    randombytes_buf (&message->request_id, sizeof (message->request_id));
+    int rc = cc_rpc_send (socket, NULL, CC_FRAME_JOIN, &message->base);
+    if (rc != 0)
+        return cc_reason_set (reason, rc, "cannot send to the CA: %s", cc_error_message (rc));
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (true) {
+        int64_t left = deadline - zclock_mono ();
+        if (left <= 0 || !zpoller_wait (self->join_poller, (int) left)) {
+            char printable [128];
+            return cc_reason_set (reason, CC_E_TIMEOUT, "no reply from the CA at %s within %.3g s",
+                                  cc_cli_printable (cc_cli_endpoint (self, CC_CLI_CA), printable,
+                                                    sizeof (printable)),
+                                  timeout_ms / 1000.0);
+        }
+        zmsg_t *received = zmsg_recv (socket);
+        zframe_t *type = NULL, *payload = NULL;
+        Certchain__JoinMessage *reply = NULL;
+        int code = 0;
+        if (received && cc_rpc_split (received, false, NULL, &type, &payload) == 0
+            && cc_rpc_frame_is (type, CC_FRAME_JOIN))
+            reply = (Certchain__JoinMessage *) cc_codec_unpack (
+                &certchain__join_message__descriptor, zframe_data (payload),
+                zframe_size (payload), CC_JOIN_MAX_MESSAGE_SIZE, &code);
+        zmsg_destroy (&received);
+        //  Junk and answers to something else are passed over; the
+        //  deadline bounds the wait.
+        if (!reply || reply->request_id != message->request_id) {
+            cc_codec_free ((ProtobufCMessage **) &reply);
+            continue;
+        }
+        if (reply->kind_case == CERTCHAIN__JOIN_MESSAGE__KIND_ERROR && reply->error) {
+            code = -(int) reply->error->code;
+            if (code >= 0)
+                code = CC_E_MALFORMED;
+            cc_reason_set (reason, code, "%s",
+                           reply->error->message && *reply->error->message
+                               ? reply->error->message
+                               : cc_error_message (code));
+            cc_codec_free ((ProtobufCMessage **) &reply);
+            return code;
+        }
+        if ((int) reply->kind_case != expected) {
+            cc_codec_free ((ProtobufCMessage **) &reply);
+            return cc_reason_set (reason, CC_E_MALFORMED, "unexpected reply from the CA");
+        }
+        *reply_p = reply;
+        return 0;
+    }
 }
 
 //  --- Reporting -----------------------------------------------------------------

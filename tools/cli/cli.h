@@ -138,6 +138,11 @@ bool
 //  The resolved endpoint of a service, and its name for messages.
 const char *
     cc_cli_endpoint (cc_cli_t *self, cc_cli_endpoint_t which);
+
+//  True when the endpoint was chosen rather than defaulted: its flag was
+//  given or its environment variable is set (status asks the CA only then).
+bool
+    cc_cli_endpoint_given (cc_cli_t *self, cc_cli_endpoint_t which);
 const char *
     cc_cli_service_name (cc_cli_endpoint_t which);
 
@@ -173,6 +178,22 @@ int
     cc_cli_call (cc_cli_t *self, cc_cli_endpoint_t which, Certchain__Request *request,
                  int expected, int timeout_ms, Certchain__Reply **reply_p, cc_reason_t *reason);
 
+//  The DEALER on which the CA's join protocol runs (frames
+//  ["join"][JoinMessage]; made on first use, owned by the cli), or NULL
+//  with a message in reason when the CA endpoint is not a valid one.
+zsock_t *
+    cc_cli_join_socket (cc_cli_t *self, cc_reason_t *reason);
+
+//  Sends message (its request_id set here, fresh) on the join socket and
+//  waits up to timeout_ms (0 = the --timeout) for the JoinMessage with the
+//  same request_id, which must be of kind expected (a
+//  CERTCHAIN__JOIN_MESSAGE__KIND_* value). 0 with *reply_p (caller frees
+//  with cc_codec_free); TIMEOUT naming the CA and its endpoint; the CA's
+//  error code and message for an Error; MALFORMED for another kind.
+int
+    cc_cli_join_call (cc_cli_t *self, Certchain__JoinMessage *message, int expected,
+                      int timeout_ms, Certchain__JoinMessage **reply_p, cc_reason_t *reason);
+
 //  --- Reporting -----------------------------------------------------------------
 
 //  Prints "certchain: COMMAND: MESSAGE (NAME)" on stderr and returns
@@ -205,11 +226,37 @@ int cc_cli_genesis (cc_cli_t *cli);
 extern const cc_cli_option_t cc_cli_keygen_options [];
 extern const cc_cli_option_t cc_cli_genesis_options [];
 
-//  send.c: building, signing and submitting a transfer.
+//  send.c: building, signing and submitting transactions.
 int cc_cli_send (cc_cli_t *cli);
+int cc_cli_revoke (cc_cli_t *cli);
 extern const cc_cli_option_t cc_cli_send_options [];
+extern const cc_cli_option_t cc_cli_revoke_options [];
 
-//  query.c: reading the chain from the verifier, and the services' status.
+//  The relay's chain id into chain_id (size bytes) and, when genesis_hash
+//  is not NULL, its genesis hash (32 bytes). Returns the exit code (a
+//  failure is reported).
+int
+    cc_cli_relay_chain (cc_cli_t *cli, char *chain_id, size_t size, uint8_t *genesis_hash);
+
+//  The one path by which a command signs and submits a transaction: body
+//  (payload and fee set by the caller) gets nonce = the signer's committed
+//  nonce + 1 from the verifier when body->nonce is 0 (and the signer's
+//  balance must cover spend + fee), is signed by key for chain_id,
+//  submitted to the relay and, with wait, waited for until committed.
+//  Prints hash (nonce in JSON) and, with wait, height. Returns the exit
+//  code.
+int
+    cc_cli_submit (cc_cli_t *cli, cc_keypair_t *key, const char *chain_id,
+                   Certchain__TxBody *body, uint64_t spend, bool wait);
+
+//  ca.c: the certification authority: joining by hand, its audit log.
+int cc_cli_join (cc_cli_t *cli);
+int cc_cli_ca_log (cc_cli_t *cli);
+extern const cc_cli_option_t cc_cli_join_options [];
+extern const cc_cli_option_t cc_cli_ca_log_options [];
+
+//  query.c: reading the chain from the verifier, and the services' status
+//  (the CA's too, when its endpoint is given).
 int cc_cli_account (cc_cli_t *cli);
 int cc_cli_tx (cc_cli_t *cli);
 int cc_cli_block (cc_cli_t *cli);

@@ -3,8 +3,8 @@
 
     One table of commands; cli.c parses the command line against it and
     runs the chosen one. A new command is one entry here plus its run
-    function in the module of its group (issue 4 adds join, revoke and
-    ca-log, which talk to the CA endpoint: CC_CLI_CA).
+    function in the module of its group: local.c (files), send.c
+    (transactions), query.c (reading the chain, status), ca.c (the CA).
     =========================================================================
 */
 
@@ -30,11 +30,22 @@ static const cc_cli_command_t s_commands [] = {
       1, 1, CC_CLI_VERIFIER, cc_cli_no_options, cc_cli_tx },
     { "block", "HEIGHT|latest [--json]", "a committed block: header, transactions, signers",
       1, 1, CC_CLI_VERIFIER, cc_cli_no_options, cc_cli_block },
-    { "status", "[--validator E ...] [--json]",
-      "status of the relay, the verifier and the validators given",
-      0, 0, CC_CLI_RELAY | CC_CLI_VERIFIER, cc_cli_status_options, cc_cli_status },
+    { "status", "[--validator E ...] [--ca E] [--json]",
+      "status of the relay, the verifier, the CA (if named) and the validators given",
+      0, 0, CC_CLI_RELAY | CC_CLI_VERIFIER | CC_CLI_CA, cc_cli_status_options, cc_cli_status },
     { "validators", "[--height H] [--json]", "the validator set (from the verifier)",
       0, 0, CC_CLI_VERIFIER, cc_cli_validators_options, cc_cli_validators },
+    { "join", "--key FILE [--data-dir DIR] [--threads N] [--wait] [--timeout S] [--json]",
+      "join through the CA's challenge by hand: outcome, measured score, time taken",
+      0, 0, CC_CLI_CA | CC_CLI_VERIFIER, cc_cli_join_options, cc_cli_join },
+    { "revoke",
+      "--key CA_KEY --node KEY --reason TEXT [--fee N] [--genesis FILE] [--wait] [--timeout S] "
+      "[--json]",
+      "revoke a validator (signed by a genesis CA; from the next height); --wait until committed",
+      0, 0, CC_CLI_RELAY | CC_CLI_VERIFIER, cc_cli_revoke_options, cc_cli_revoke },
+    { "ca-log", "[--from SEQ] [--count N] [--node KEY] [--json]",
+      "the CA's audit log: one line per decision",
+      0, 0, CC_CLI_CA, cc_cli_ca_log_options, cc_cli_ca_log },
     { NULL, NULL, NULL, 0, 0, 0, NULL, NULL }
 };
 

@@ -8,10 +8,11 @@
     and verifies the Merkle proof of the transaction's own hash against
     that root (cc_merkle_verify), and says so in proof_valid.
 
-    status asks the relay, the verifier and every --validator admin
-    endpoint at once, so a service that is down costs one timeout, not
-    one each; a service that does not answer shows an error in its place
-    and makes the exit code 1.
+    status asks the relay, the verifier, the CA (only when its endpoint is
+    given: --ca or CERTCHAIN_CA; it answers GetStatus on its join socket)
+    and every --validator admin endpoint at once, so a service that is
+    down costs one timeout, not one each; a service that does not answer
+    shows an error in its place and makes the exit code 1.
     =========================================================================
 */
 
@@ -418,7 +419,7 @@ const cc_cli_option_t cc_cli_status_options [] = {
 
 //  One service asked for its status.
 typedef struct {
-    const char *role;           //  "relay", "verifier" or "validator"
+    const char *role;           //  "relay", "verifier", "ca" or "validator"
     const char *endpoint;       //  where it is asked (borrowed)
     cc_rpc_client_t *client;    //  its own client (owned)
     uint64_t request_id;        //  id of the GetStatus sent, 0 if not sent
@@ -488,6 +489,9 @@ s_status_json (cc_json_t *json, const char *key, s_target_t *target)
     cc_json_u64 (json, "validators", status->validators);
     cc_json_bool (json, "in_set", status->in_set);
     cc_json_string (json, "genesis_hash", s_hex (status->genesis_hash, hex, CC_HASH_SIZE));
+    if (strcmp (target->role, "ca") == 0)
+        //  The CA's "mempool" is its Certify transactions not committed yet.
+        cc_json_u64 (json, "pending", status->mempool);
     cc_json_object_close (json);
 }
 
@@ -516,7 +520,11 @@ int
 cc_cli_status (cc_cli_t *cli)
 {
     size_t validator_count = cc_cli_option_count (cli, "validator");
-    size_t count = 2 + validator_count;
+    //  The CA has a default endpoint like every service, but a network
+    //  without a CA is common: it is asked only when named.
+    size_t ca_count = cc_cli_endpoint_given (cli, CC_CLI_CA) ? 1 : 0;
+    size_t first_validator = 2 + ca_count;
+    size_t count = first_validator + validator_count;
     s_target_t *targets = (s_target_t *) calloc (count, sizeof (s_target_t));
     if (!targets)
         return cc_cli_fail (cli, CC_E_NOMEM, "out of memory");
@@ -524,9 +532,13 @@ cc_cli_status (cc_cli_t *cli)
     targets [0].endpoint = cc_cli_endpoint (cli, CC_CLI_RELAY);
     targets [1].role = "verifier";
     targets [1].endpoint = cc_cli_endpoint (cli, CC_CLI_VERIFIER);
+    if (ca_count) {
+        targets [2].role = "ca";
+        targets [2].endpoint = cc_cli_endpoint (cli, CC_CLI_CA);
+    }
     for (size_t index = 0; index < validator_count; index++) {
-        targets [2 + index].role = "validator";
-        targets [2 + index].endpoint = cc_cli_option_at (cli, "validator", index);
+        targets [first_validator + index].role = "validator";
+        targets [first_validator + index].endpoint = cc_cli_option_at (cli, "validator", index);
     }
     //  Every request goes out first, then the replies are collected against
     //  one deadline: a dead service costs one timeout in all.
@@ -557,8 +569,10 @@ cc_cli_status (cc_cli_t *cli)
         cc_json_object_open (json, NULL);
         s_status_json (json, "relay", &targets [0]);
         s_status_json (json, "verifier", &targets [1]);
+        if (ca_count)
+            s_status_json (json, "ca", &targets [2]);
         cc_json_array_open (json, "validators");
-        for (size_t index = 2; index < count; index++)
+        for (size_t index = first_validator; index < count; index++)
             s_status_json (json, NULL, &targets [index]);
         cc_json_array_close (json);
         cc_json_object_close (json);
