@@ -561,12 +561,12 @@ s_receive (cc_join_t *self, zsock_t *dealer, zpoller_t *poller, int left_ms)
 
 int
 cc_join_run (const char *ca_endpoint, cc_keypair_t *key, const char *chain_id,
-             const char *data_dir, int timeout_ms, cc_join_result_t *result)
+             const char *data_dir, int timeout_ms, size_t threads, cc_join_result_t *result)
 {
     assert (ca_endpoint);
     assert (result);
     memset (result, 0, sizeof (*result));
-    cc_join_t *self = cc_join_new (key, chain_id, data_dir, 0);
+    cc_join_t *self = cc_join_new (key, chain_id, data_dir, threads);
     zsock_t *dealer = zsock_new (ZMQ_DEALER);
     zpoller_t *poller = dealer ? zpoller_new (dealer, NULL) : NULL;
     if (!self || !poller) {

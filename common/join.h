@@ -214,11 +214,13 @@ int
 //  --- Blocking convenience ---------------------------------------------------------
 
 //  Runs a whole join against the CA at ca_endpoint within timeout_ms:
-//  request, challenge, solve (threads: one per CPU), answer, result. Fills
-//  result in every case. 0 when accepted; else the CA's refusal code or a
-//  local failure (TIMEOUT, IO, ...).
+//  request, challenge, solve (on threads worker threads, 0 = one per CPU),
+//  answer, result. Fills result in every case (result->from_ca tells a CA
+//  verdict from a local failure). 0 when accepted; else the CA's refusal
+//  code or a local failure (TIMEOUT, IO, ...).
 int
     cc_join_run (const char *ca_endpoint, cc_keypair_t *key, const char *chain_id,
-                 const char *data_dir, int timeout_ms, cc_join_result_t *result);
+                 const char *data_dir, int timeout_ms, size_t threads,
+                 cc_join_result_t *result);
 
 #endif

@@ -530,7 +530,7 @@ s_join (s_options_t *options)
     else {
         //  The honest path is the library's, as `certchain join` runs it.
         cc_join_result_t result;
-        cc_join_run (options->ca, key, options->chain, options->data, options->timeout_ms,
+        cc_join_run (options->ca, key, options->chain, options->data, options->timeout_ms, 0,
                      &result);
         s_print_result ("join", &result, NULL, 0);
     }

@@ -774,7 +774,7 @@ s_run_against_stub (const char *mode, cc_join_result_t *result)
     zstr_free (&port);
     cc_keypair_t *key = fixture_keypair (S_CANDIDATE);
     char *dir = fixture_tempdir ("join");
-    int rc = cc_join_run (endpoint, key, FIXTURE_CHAIN, dir, 60000, result);
+    int rc = cc_join_run (endpoint, key, FIXTURE_CHAIN, dir, 60000, 0, result);
     fixture_rmtree (dir);
     free (dir);
     cc_keypair_destroy (&key);
@@ -817,14 +817,14 @@ START_TEST (test_run_timeout)
     cc_keypair_t *key = fixture_keypair (S_CANDIDATE);
     char *dir = fixture_tempdir ("join");
     cc_join_result_t result;
-    ck_assert_int_eq (cc_join_run (endpoint, key, FIXTURE_CHAIN, dir, 300, &result),
+    ck_assert_int_eq (cc_join_run (endpoint, key, FIXTURE_CHAIN, dir, 300, 0, &result),
                       CC_E_TIMEOUT);
     ck_assert (!result.accepted);
     ck_assert (!result.from_ca);
     ck_assert_int_eq (result.code, CC_E_TIMEOUT);
     ck_assert_ptr_nonnull (strstr (result.reason, "requested"));
     //  An endpoint that is not one.
-    ck_assert_int_eq (cc_join_run ("not-an-endpoint", key, FIXTURE_CHAIN, dir, 300, &result),
+    ck_assert_int_eq (cc_join_run ("not-an-endpoint", key, FIXTURE_CHAIN, dir, 300, 0, &result),
                       CC_E_CONFIG);
     ck_assert_int_eq (result.code, CC_E_CONFIG);
     fixture_rmtree (dir);

@@ -17,11 +17,9 @@
     audit log over the join socket (JoinMessage audit_query / audit_log),
     page by page, up to the newest entry the CA held when first asked.
 
-    DESIGN: join drives the cc_join_t state machine over the cli's join
-    DEALER rather than calling cc_join_run, because cc_join_run solves on
-    one thread per CPU and --threads must choose; the loop is the same
-    table walk (request, solve inline, answer, wait for the result) with
-    the command's deadline as the one bound.
+    DESIGN: join is common/join's blocking cc_join_run with the command's
+    deadline as its one bound, so the CLI walks exactly the candidate state
+    table a validator walks.
     =========================================================================
 */
 
@@ -94,77 +92,6 @@ s_ca_chain_id (cc_cli_t *cli, int64_t deadline, char *chain_id, size_t size)
         snprintf (chain_id, size, "%s", text);
     cc_rpc_reply_free (&reply);
     return rc;
-}
-
-//  Sends the bytes a step produced; a failed send ends the join.
-static void
-s_join_send (cc_join_t *join, zsock_t *socket, uint8_t *data, size_t size)
-{
-    if (cc_rpc_send_bytes (socket, NULL, CC_FRAME_JOIN, data, size) != 0)
-        cc_join_fail (join, (uint64_t) zclock_time (), CC_E_IO, "cannot send to the CA");
-}
-
-//  Waits up to left_ms for one message from the CA and hands it to the
-//  machine, which ignores what does not fit its state.
-static void
-s_join_receive (cc_join_t *join, zsock_t *socket, zpoller_t *poller, int left_ms)
-{
-    if (!zpoller_wait (poller, left_ms))
-        return;
-    zmsg_t *message = zmsg_recv (socket);
-    zframe_t *type = NULL, *payload = NULL;
-    if (message && cc_rpc_split (message, false, NULL, &type, &payload) == 0
-        && cc_rpc_frame_is (type, CC_FRAME_JOIN)) {
-        cc_reason_t reason;
-        cc_reason_clear (&reason);
-        cc_join_receive (join, zframe_data (payload), zframe_size (payload),
-                         (uint64_t) zclock_time (), &reason);
-    }
-    zmsg_destroy (&message);
-}
-
-//  Walks the join's state table until DONE or the deadline.
-static void
-s_join_drive (cc_cli_t *cli, cc_join_t *join, zsock_t *socket, int64_t deadline)
-{
-    zpoller_t *poller = zpoller_new (socket, NULL);
-    if (!poller)
-        cc_join_fail (join, (uint64_t) zclock_time (), CC_E_NOMEM, "out of memory");
-    while (cc_join_state (join) != CC_JOIN_DONE) {
-        int left = s_left (deadline);
-        if (left == 0) {
-            char printable [128];
-            cc_join_fail (join, (uint64_t) zclock_time (), CC_E_TIMEOUT,
-                          "no outcome from the CA at %s in time (state %s)",
-                          cc_cli_printable (cc_cli_endpoint (cli, CC_CLI_CA), printable,
-                                            sizeof (printable)),
-                          cc_join_state_name (cc_join_state (join)));
-            break;
-        }
-        cc_reason_t reason;
-        cc_reason_clear (&reason);
-        uint8_t *data = NULL;
-        size_t size = 0;
-        switch (cc_join_state (join)) {
-            case CC_JOIN_START:
-                if (cc_join_request (join, (uint64_t) zclock_time (), &data, &size, &reason) == 0)
-                    s_join_send (join, socket, data, size);
-                break;
-            case CC_JOIN_CHALLENGED:
-                //  Blocking: the challenge's own time budget bounds it.
-                cc_join_solve (join, &reason);
-                break;
-            case CC_JOIN_SOLVED:
-                if (cc_join_answer (join, (uint64_t) zclock_time (), &data, &size, &reason) == 0)
-                    s_join_send (join, socket, data, size);
-                break;
-            default:
-                s_join_receive (join, socket, poller, left);
-                break;
-        }
-        free (data);
-    }
-    zpoller_destroy (&poller);
 }
 
 //  Asks the verifier until its next validator set lists node; *height_p
@@ -296,21 +223,17 @@ cc_cli_join (cc_cli_t *cli)
                      + (cc_cli_timeout_given (cli) ? cc_cli_timeout_ms (cli) : S_JOIN_DEFAULT_MS);
     char chain_id [CC_CHAIN_ID_MAX + 1];
     int rc = s_ca_chain_id (cli, deadline, chain_id, sizeof (chain_id));
-    zsock_t *socket = NULL;
+    cc_join_result_t join_result;
     if (rc == CC_CLI_EXIT_OK) {
-        socket = cc_cli_join_socket (cli, &reason);
-        if (!socket)
-            rc = cc_cli_fail_reason (cli, &reason);
-    }
-    cc_join_t *join = NULL;
-    if (rc == CC_CLI_EXIT_OK) {
-        join = cc_join_new (key, chain_id, data_dir ? data_dir : ".", (size_t) threads);
-        if (!join)
-            rc = cc_cli_fail (cli, CC_E_NOMEM, "out of memory");
-    }
-    if (rc == CC_CLI_EXIT_OK) {
-        s_join_drive (cli, join, socket, deadline);
-        const cc_join_result_t *result = cc_join_result (join);
+        char printable_ca [128];
+        cc_join_run (cc_cli_endpoint (cli, CC_CLI_CA), key, chain_id, data_dir ? data_dir : ".",
+                     s_left (deadline), (size_t) threads, &join_result);
+        const cc_join_result_t *result = &join_result;
+        if (result->code == CC_E_TIMEOUT && !result->from_ca)
+            snprintf (join_result.reason, sizeof (join_result.reason),
+                      "no outcome from the CA at %s in time",
+                      cc_cli_printable (cc_cli_endpoint (cli, CC_CLI_CA), printable_ca,
+                                        sizeof (printable_ca)));
         if (!result->accepted && !result->from_ca)
             //  No verdict from the CA: a failure here, not an outcome.
             rc = cc_cli_fail (cli, result->code ? result->code : CC_E_INTERNAL, "%s",
@@ -331,7 +254,6 @@ cc_cli_join (cc_cli_t *cli)
                           height);
         }
     }
-    cc_join_destroy (&join);
     cc_keypair_destroy (&key);
     return rc;
 }
