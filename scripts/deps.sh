@@ -7,7 +7,7 @@ packages=(
     build-essential pkg-config meson ninja-build
     libzmq3-dev libczmq-dev libsodium-dev librocksdb-dev
     libprotobuf-c-dev protobuf-c-compiler check
-    python3 python3-zmq valgrind
+    python3 python3-zmq valgrind iproute2
 )
 
 missing=()
