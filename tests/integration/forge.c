@@ -6,10 +6,12 @@
     through the CLI. This tool makes the rest: blocks that a syncing node
     must discard (a never-certified proposer, a real validator out of its
     turn, a commit below quorum), transactions with a broken signature or
-    replayed from the chain, junk frames for every kind of socket, and fast
-    pre-signed transfer batches for load. It also prints raw replies
+    replayed from the chain, junk frames for every kind of socket, two
+    conflicting votes signed by one member (double-sign, the equivocation
+    that Evidence punishes), and fast pre-signed transfer batches for load. It also prints raw replies
     (status with app hash, discarded blocks, metrics events, a stopped
-    store's blocks) as JSON, so a test can compare nodes exactly.
+    store's blocks, with each transaction's kind and the node it names) as
+    JSON, so a test can compare nodes exactly.
 
     Every command prints one JSON object on stdout (dump and events print
     one per line) and exits 0, or prints one line on stderr and exits 1
@@ -1202,6 +1204,143 @@ s_cmd_bad_vote (s_args_t *args)
     return rc;
 }
 
+//  The height a network is deciding: the tip of --source (GetStatus) + 1.
+//  0 with a message printed on failure.
+static uint64_t
+s_deciding_height (s_args_t *args)
+{
+    cc_rpc_client_t *client = cc_rpc_client_new (s_need (args, "source"), S_MAX_REPLY);
+    Certchain__GetStatus get = CERTCHAIN__GET_STATUS__INIT;
+    Certchain__Request request = CERTCHAIN__REQUEST__INIT;
+    request.kind_case = CERTCHAIN__REQUEST__KIND_GET_STATUS;
+    request.get_status = &get;
+    Certchain__Reply *reply = NULL;
+    cc_reason_t reason;
+    cc_reason_clear (&reason);
+    uint64_t height = 0;
+    int rc = s_call (client, &request, &reply, &reason);
+    if (rc != 0)
+        s_fail (args->command, "status of --source: %s: %s", cc_error_name (rc),
+                cc_reason_text (&reason));
+    else
+    if (reply->kind_case != CERTCHAIN__REPLY__KIND_STATUS || !reply->status)
+        s_fail (args->command, "status of --source: unexpected reply kind %d",
+                (int) reply->kind_case);
+    else
+        height = reply->status->height + 1;
+    cc_rpc_reply_free (&reply);
+    cc_rpc_client_destroy (&client);
+    return height;
+}
+
+//  double-sign: equivocation by a member. --key signs two votes of one
+//  type (--type prevote, the default, or precommit) for the same height
+//  and round (--round, default 0) on two different random block hashes,
+//  both with valid signatures, and publishes both on "cns" into the
+//  relay's gossip (--endpoint). The height is --height, or the tip of
+//  --source + 1 read once the PUB socket is connected, so the votes reach
+//  the validators while they decide that height; --ahead N sends a pair
+//  for each of the N following heights as well (kept by consensus as
+//  future messages), in case the chain moved on meanwhile. --repeat sends
+//  each vote again, its resend field set so the relay's dedupe lets it
+//  through. Prints {"heights":[...],"round","type","sent","hashes":[a,b]}.
+static int
+s_cmd_double_sign (s_args_t *args)
+{
+    const char *command = args->command;
+    const char *type_name = s_opt (args, "type", "prevote");
+    Certchain__VoteType type;
+    if (streq (type_name, "prevote"))
+        type = CERTCHAIN__VOTE_TYPE__PREVOTE;
+    else
+    if (streq (type_name, "precommit"))
+        type = CERTCHAIN__VOTE_TYPE__PRECOMMIT;
+    else {
+        fprintf (stderr, "certchain-forge %s: --type: prevote or precommit\n", command);
+        return 2;
+    }
+    if (!s_opt (args, "height", NULL) && !s_opt (args, "source", NULL)) {
+        fprintf (stderr, "certchain-forge %s: --height or --source is required\n", command);
+        return 2;
+    }
+    const char *endpoint = s_need (args, "endpoint");
+    uint32_t round = (uint32_t) s_opt_u64 (args, "round", 0);
+    uint64_t ahead = s_opt_u64 (args, "ahead", 0);
+    size_t repeat = (size_t) s_opt_u64 (args, "repeat", 1);
+    if (ahead > 16 || repeat == 0 || repeat > 100) {
+        fprintf (stderr, "certchain-forge %s: --ahead at most 16, --repeat 1 to 100\n", command);
+        return 2;
+    }
+    cc_reason_t reason;
+    cc_genesis_t *genesis = cc_genesis_load (s_need (args, "genesis"), &reason);
+    if (!genesis)
+        return s_fail (command, "%s", cc_reason_text (&reason));
+    cc_keypair_t *key = cc_keypair_load (s_need (args, "key"), &reason);
+    if (!key) {
+        cc_genesis_destroy (&genesis);
+        return s_fail (command, "%s", cc_reason_text (&reason));
+    }
+    zsock_t *socket = zsock_new (ZMQ_PUB);
+    zsock_set_linger (socket, 2000);
+    int rc = 0;
+    if (zsock_connect (socket, "%s", endpoint) != 0)
+        rc = s_fail (command, "cannot connect to %s", endpoint);
+    uint64_t first = 0;
+    if (rc == 0) {
+        //  The relay's XSUB must have taken the connection before a message
+        //  is sent, or PUB drops it; the height is read after that wait.
+        zclock_sleep (300);
+        first = s_opt (args, "height", NULL) ? s_opt_u64 (args, "height", 1)
+                                              : s_deciding_height (args);
+        if (first == 0)
+            rc = 1;
+    }
+    uint8_t hashes [2][CC_HASH_SIZE];
+    s_random (hashes [0], CC_HASH_SIZE);
+    do
+        s_random (hashes [1], CC_HASH_SIZE);
+    while (memcmp (hashes [0], hashes [1], CC_HASH_SIZE) == 0);
+    size_t sent = 0;
+    for (uint64_t height = first; rc == 0 && height <= first + ahead; height++) {
+        for (size_t which = 0; rc == 0 && which < 2; which++) {
+            Certchain__Signed vote;
+            rc = cc_vote_sign (key, cc_genesis_chain_id (genesis), type, height, round,
+                               hashes [which], &vote);
+            if (rc != 0) {
+                rc = s_fail (command, "cannot sign: %s", cc_error_name (rc));
+                break;
+            }
+            Certchain__ConsensusMessage message = CERTCHAIN__CONSENSUS_MESSAGE__INIT;
+            message.kind_case = CERTCHAIN__CONSENSUS_MESSAGE__KIND_VOTE;
+            message.vote = &vote;
+            for (size_t copy = 0; copy < repeat; copy++) {
+                message.resend = copy ? (uint64_t) zclock_time () + copy : 0;
+                if (cc_rpc_send (socket, NULL, CC_TOPIC_CONSENSUS, &message.base) == 0)
+                    sent++;
+            }
+            cc_signed_clear (&vote);
+        }
+    }
+    if (rc == 0) {
+        zclock_sleep (100);
+        printf ("{\"heights\":[");
+        for (uint64_t height = first; height <= first + ahead; height++)
+            printf ("%s%" PRIu64, height > first ? "," : "", height);
+        printf ("],\"round\":%u,\"type\":", round);
+        s_json_string (type_name);
+        printf (",\"validator\":\"%s\",\"sent\":%zu,\"hashes\":[", cc_keypair_public_hex (key),
+                sent);
+        s_json_hex (hashes [0], CC_HASH_SIZE);
+        printf (",");
+        s_json_hex (hashes [1], CC_HASH_SIZE);
+        printf ("]}\n");
+    }
+    zsock_destroy (&socket);
+    cc_keypair_destroy (&key);
+    cc_genesis_destroy (&genesis);
+    return rc;
+}
+
 //  --- Queries ------------------------------------------------------------------
 
 //  Prints a Status reply's fields as JSON.
@@ -1296,9 +1435,60 @@ s_cmd_discarded (s_args_t *args)
     return 0;
 }
 
-//  Prints one block as a JSON line; with_txs adds its tx hashes.
+//  Prints ,"tx_list":[...]: each transaction's hash, kind and signer, and
+//  for the governance kinds the node it names ("node": a Certify's or a
+//  Revoke's node, an Evidence's offender, who signed its votes) with
+//  valid_until (Certify) or reason (Revoke). The bodies are opened without
+//  a signature check: the block was verified where it came from, and this
+//  only prints.
+static void
+s_print_tx_details (cc_block_t *block)
+{
+    printf (",\"tx_list\":[");
+    for (size_t index = 0; index < cc_block_tx_count (block); index++) {
+        cc_tx_t *tx = cc_block_tx (block, index);
+        cc_reason_t reason;
+        const Certchain__TxBody *body = NULL;
+        if (cc_tx_is_open (tx)
+        ||  cc_tx_open (tx, cc_block_chain_id (block), true, &reason) == 0)
+            body = cc_tx_body (tx);
+        printf ("%s{\"hash\":", index ? "," : "");
+        s_json_hex (cc_tx_hash (tx), CC_HASH_SIZE);
+        printf (",\"kind\":");
+        s_json_string (body ? cc_tx_kind_name (tx) : "undecodable");
+        printf (",\"signer\":");
+        s_json_hex (cc_tx_signer (tx), CC_PUBKEY_SIZE);
+        if (body) {
+            printf (",\"nonce\":%" PRIu64, body->nonce);
+            if (body->payload_case == CERTCHAIN__TX_BODY__PAYLOAD_CERTIFY && body->certify) {
+                printf (",\"node\":");
+                s_json_bytes (body->certify->node);
+                printf (",\"valid_until\":%" PRIu64, body->certify->valid_until);
+            }
+            else
+            if (body->payload_case == CERTCHAIN__TX_BODY__PAYLOAD_REVOKE && body->revoke) {
+                printf (",\"node\":");
+                s_json_bytes (body->revoke->node);
+                printf (",\"reason\":");
+                s_json_string (body->revoke->reason);
+            }
+            else
+            if (body->payload_case == CERTCHAIN__TX_BODY__PAYLOAD_EVIDENCE && body->evidence
+            &&  body->evidence->vote_a) {
+                printf (",\"node\":");
+                s_json_bytes (body->evidence->vote_a->signer);
+            }
+        }
+        printf ("}");
+    }
+    printf ("]");
+}
+
+//  Prints one block as a JSON line; with_txs adds its tx hashes, detail
+//  each transaction's kind, signer and node (s_print_tx_details) and the
+//  signers of the block's commit.
 static int
-s_print_block (const uint8_t *data, size_t size, bool with_txs)
+s_print_block (const uint8_t *data, size_t size, bool with_txs, bool detail)
 {
     cc_reason_t reason;
     cc_block_t *block = cc_block_decode (data, size, &reason);
@@ -1326,6 +1516,16 @@ s_print_block (const uint8_t *data, size_t size, bool with_txs)
         }
         printf ("]");
     }
+    if (detail) {
+        s_print_tx_details (block);
+        //  Who signed this block's own commit (its precommits' signers).
+        printf (",\"signers\":[");
+        for (size_t index = 0; commit && index < commit->n_precommits; index++) {
+            printf ("%s", index ? "," : "");
+            s_json_bytes (commit->precommits [index]->signer);
+        }
+        printf ("]");
+    }
     printf ("}\n");
     cc_block_destroy (&block);
     return 0;
@@ -1340,6 +1540,7 @@ s_cmd_blocks (s_args_t *args)
     uint64_t from = s_opt_u64 (args, "from", 1);
     uint64_t to = s_opt_u64 (args, "to", 0);
     bool with_txs = s_opt (args, "txs", NULL) != NULL;
+    bool detail = s_opt (args, "detail", NULL) != NULL;
     cc_rpc_client_t *client = cc_rpc_client_new (s_need (args, "endpoint"), S_MAX_REPLY);
     bool batches = true;
     int rc = 0;
@@ -1377,14 +1578,14 @@ s_cmd_blocks (s_args_t *args)
                 if (to && next > to)
                     break;
                 rc = s_print_block (reply->blocks->blocks [index].data,
-                                    reply->blocks->blocks [index].len, with_txs);
+                                    reply->blocks->blocks [index].len, with_txs, detail);
                 next++;
                 got++;
             }
         }
         else
         if (reply->kind_case == CERTCHAIN__REPLY__KIND_BLOCK) {
-            rc = s_print_block (reply->block.data, reply->block.len, with_txs);
+            rc = s_print_block (reply->block.data, reply->block.len, with_txs, detail);
             next++;
             got++;
         }
@@ -1483,13 +1684,14 @@ s_cmd_dump (s_args_t *args)
         return s_fail (command, "%s", cc_reason_text (&reason));
     }
     bool with_txs = s_opt (args, "txs", NULL) != NULL;
+    bool detail = s_opt (args, "detail", NULL) != NULL;
     int rc = 0;
     for (uint64_t height = 1; rc == 0 && height <= cc_chain_height (chain); height++) {
         uint8_t *data = NULL;
         size_t size = 0;
         rc = cc_chain_block (chain, height, &data, &size);
         if (rc == 0)
-            rc = s_print_block (data, size, with_txs);
+            rc = s_print_block (data, size, with_txs, detail);
         free (data);
     }
     printf ("{\"tip\":%" PRIu64 ",\"app_hash\":", cc_chain_height (chain));
@@ -1562,13 +1764,18 @@ s_usage (FILE *out)
         "  publish      --endpoint E --hex BYTES [--topic T] [--repeat N]\n"
         "  bad-vote     --genesis G --key K --endpoint GOSSIP [--height H] [--round R]\n"
         "               [--valid 1] [--repeat N]   a prevote with a broken signature\n"
+        "  double-sign  --genesis G --key K --endpoint GOSSIP (--height H | --source E)\n"
+        "               [--round R] [--type prevote|precommit] [--ahead N] [--repeat N]\n"
+        "               two validly signed, conflicting votes of one member (equivocation)\n"
         "queries (JSON):\n"
         "  status       --endpoint E              GetStatus with hashes\n"
         "  discarded    --endpoint E [--from S]   ListDiscarded\n"
-        "  blocks       --endpoint E [--from H] [--to H] [--txs 1]   one line per block\n"
+        "  blocks       --endpoint E [--from H] [--to H] [--txs 1] [--detail 1]\n"
+        "               one line per block (--detail: each tx's kind, signer, node,\n"
+        "               and the commit's signers)\n"
         "  account      --endpoint E --address HEX\n"
         "  events       --endpoint PUB [--seconds S] [--service NAME]\n"
-        "  dump         --genesis G --store DIR [--txs 1]   a stopped process's store\n"
+        "  dump         --genesis G --store DIR [--txs 1] [--detail 1]   a stopped process's store\n"
         "  keys         --dir D [--prefix P] [--count N]     fresh key files\n");
 }
 
@@ -1624,6 +1831,9 @@ main (int argc, char *argv [])
     else
     if (streq (command, "bad-vote"))
         rc = s_cmd_bad_vote (&args);
+    else
+    if (streq (command, "double-sign"))
+        rc = s_cmd_double_sign (&args);
     else
     if (streq (command, "status"))
         rc = s_cmd_status (&args);
