@@ -56,6 +56,7 @@
     X (MEMPOOL_FULL, 37, "mempool is full")                                       \
     X (ALREADY_PUNISHED, 38, "offender already punished")                         \
     X (NO_PAYLOAD, 39, "transaction has no payload")                              \
+    X (REVOKED, 40, "certificate revoked by a CA")                                \
     /* Block verdicts: why a syncing node discards a block */                     \
     X (UNAUTHORIZED_PROPOSER, 50, "unauthorized proposer")                        \
     X (NOT_SCHEDULED, 51, "proposer not scheduled for this height and round")     \

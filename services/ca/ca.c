@@ -297,27 +297,39 @@ s_pending_for (self_t *self, const uint8_t *node)
 }
 
 //  True if node is banned by this CA or on chain; text says why.
-static bool
-s_banned (self_t *self, const uint8_t *node, char *text, size_t size)
+//  0 if node may ask for a certificate; BANNED for a key on this CA's ban
+//  list or banned on chain (double-signing); REVOKED for a key a CA
+//  revoked on chain: revocation keeps a node out, it is not a pause.
+//  text receives the reason.
+static int
+s_barred (self_t *self, const uint8_t *node, char *text, size_t size)
 {
     Certchain__BanRecord *ban = NULL;
     if (cc_ledger_banned (self->ledger, node, &ban)) {
         snprintf (text, size, "banned by this CA (%s): %s", ban && ban->origin ? ban->origin : "?",
                   ban && ban->reason && *ban->reason ? ban->reason : "no reason given");
         cc_codec_free ((ProtobufCMessage **) &ban);
-        return true;
+        return CC_E_BANNED;
     }
     Certchain__ValidatorRecord *record = NULL;
-    bool banned = false;
-    if (cc_state_validator (cc_chain_state (self->chain), node, &record) == 0
-        && record->status == CERTCHAIN__VALIDATOR_STATUS__BANNED) {
-        snprintf (text, size, "banned on chain at height %" PRIu64 ": %s", record->status_height,
-                  record->reason && *record->reason ? record->reason : "no reason recorded");
-        banned = true;
+    int code = 0;
+    if (cc_state_validator (cc_chain_state (self->chain), node, &record) == 0) {
+        const char *why = record->reason && *record->reason ? record->reason : "no reason recorded";
+        if (record->status == CERTCHAIN__VALIDATOR_STATUS__BANNED) {
+            snprintf (text, size, "banned on chain at height %" PRIu64 ": %s",
+                      record->status_height, why);
+            code = CC_E_BANNED;
+        }
+        else
+        if (record->status == CERTCHAIN__VALIDATOR_STATUS__REVOKED) {
+            snprintf (text, size, "revoked on chain at height %" PRIu64 ": %s",
+                      record->status_height, why);
+            code = CC_E_REVOKED;
+        }
     }
     if (record)
         certchain__validator_record__free_unpacked (record, NULL);
-    return banned;
+    return code;
 }
 
 //  True if node needs no certificate now: a genesis CA, a Certify pending,
@@ -685,8 +697,8 @@ s_on_request (self_t *self, zframe_t *identity, Certchain__JoinMessage *message,
                   "rate limited: more than %" PRIu64 " requests a minute for this key",
                   self->values->rate_per_key_per_minute);
     else
-    if (s_banned (self, ctx.node, text, sizeof (text)))
-        s_refuse (self, &ctx, CC_E_BANNED, 0, "%s", text);
+    if ((rc = s_barred (self, ctx.node, text, sizeof (text))) != 0)
+        s_refuse (self, &ctx, rc, 0, "%s", text);
     else {
         bool renewal = false;
         cc_reason_t reason;
@@ -775,8 +787,8 @@ s_on_verified (void *argument, cc_pool_job_t *job)
         if ((rc = cc_policy_check_score (self->policy, &job->verdict.score, &reason)) != 0)
             s_refuse (self, &ctx, rc, 0, "%s", cc_reason_text (&reason));
         else
-        if (s_banned (self, ctx.node, text, sizeof (text)))
-            s_refuse (self, &ctx, CC_E_BANNED, 0, "%s", text);
+        if ((rc = s_barred (self, ctx.node, text, sizeof (text))) != 0)
+            s_refuse (self, &ctx, rc, 0, "%s", text);
         else
             s_certify (self, &ctx, record, &job->verdict.score);
     }

@@ -29,9 +29,8 @@ height (`certchain validators --height H`) and its discarded-block log.
   d. test_revocation: `certchain revoke` takes a member out of V(h+1); the
      chain keeps committing without its proposals or votes; a block it
      proposes afterwards (injected through a relay that skips checks) is
-     discarded by the verifier as UNAUTHORIZED_PROPOSER. The revoked
-     node runs with its join off: a candidate would join again at once,
-     since the CA does not refuse a key revoked on chain.
+     discarded by the verifier as UNAUTHORIZED_PROPOSER, and the CA refuses
+     to certify the revoked key again (REVOKED).
 
 test_certification_control.py holds e-g (control after admission: double
 signing, expiry, leaving) on the same CertNet.
@@ -474,8 +473,7 @@ def test_revocation():
         net = CertNet(c, joiners=4, injector=True)
         net.start(wait=2)
         #  Validator 4, the one revoked, joins by hand and runs without a
-        #  join of its own: once revoked it must stay out, and a candidate
-        #  would simply join again (the CA does not refuse a revoked key).
+        #  join of its own, so its only ways back are checked here.
         key4, pub4 = net.keys[3], net.pubs[3]
         assert last_result(net.join_by_hand(key4))["accepted"]
         net.start_validator(4, join=False)
@@ -506,6 +504,11 @@ def test_revocation():
         assert {b["proposer"] for b in after} <= {net.ca_pub} | set(net.pubs[:3])
         wait_until(lambda: not net.status(net.admin[3])["in_set"], 10,
                    "validator 4 to see itself out of the set")
+        #  Revocation keeps it out: the CA (six blocks past the Revoke by
+        #  now) refuses to certify it again.
+        again = last_result(net.join_by_hand(key4))
+        assert not again["accepted"] and again["code"] == "REVOKED", again
+        assert "revoked on chain" in again["reason"], again
 
         #  A block it proposes now, injected through the relay that skips
         #  checks, is discarded as coming from an unauthorized proposer.
