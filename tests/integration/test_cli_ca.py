@@ -371,6 +371,9 @@ def test_revoke_commits_and_node_leaves():
         after = h.cli_json("validators", env=env)
         assert after["height"] > revoked_at, after
         assert [m["pubkey"] for m in after["validators"]] == [n.ca_pub], after
+        #  The CA is a member by genesis, not by a certificate.
+        ca, = after["validators"]
+        assert ca["is_ca"] is True and ca["status"] == "genesis", ca
         #  The CA alone keeps committing.
         n.wait_height(revoked_at + 2, timeout=60)
         after = h.cli_json("validators", "--height", revoked_at + 1, env=env)["validators"]

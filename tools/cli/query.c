@@ -381,7 +381,11 @@ cc_cli_validators (cc_cli_t *cli)
             continue;
         char pubkey [CC_HEX_PUBKEY_SIZE], status [32];
         s_hex (record->pubkey, pubkey, CC_PUBKEY_SIZE);
-        s_status_name ((int) record->status, status, sizeof (status));
+        //  A genesis CA has no certificate record: it is a member by genesis.
+        if (info->is_ca && record->status == CERTCHAIN__VALIDATOR_STATUS__STATUS_UNKNOWN)
+            snprintf (status, sizeof (status), "genesis");
+        else
+            s_status_name ((int) record->status, status, sizeof (status));
         if (json) {
             cc_json_object_open (json, NULL);
             cc_json_string (json, "pubkey", pubkey);
