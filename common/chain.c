@@ -18,6 +18,7 @@
 #include "chain.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -321,4 +322,94 @@ cc_chain_tx (cc_chain_t *self, const uint8_t *hash, uint64_t *height, uint32_t *
         *index = location->index;
     certchain__tx_location__free_unpacked (location, NULL);
     return 0;
+}
+
+//  --- Transaction proofs -----------------------------------------------------------
+
+//  A malloc'd copy of size bytes as a bytes field; false without memory.
+static bool
+s_copy_field (ProtobufCBinaryData *field, const uint8_t *data, size_t size)
+{
+    field->data = (uint8_t *) malloc (size ? size : 1);
+    field->len = field->data ? size : 0;
+    if (field->data && size)
+        memcpy (field->data, data, size);
+    return field->data != NULL;
+}
+
+//  Fills info from the tx at index of block; every field is its own
+//  allocation, so protobuf-c's free_unpacked releases it.
+static int
+s_fill_tx_info (Certchain__TxInfo *info, cc_block_t *block, uint64_t height, uint32_t index)
+{
+    size_t count = cc_block_tx_count (block);
+    uint8_t *leaves = (uint8_t *) malloc (count * CC_HASH_SIZE);
+    uint8_t proof [CC_MERKLE_MAX_DEPTH * CC_HASH_SIZE];
+    size_t depth = 0;
+    if (!leaves)
+        return CC_E_NOMEM;
+    for (size_t leaf = 0; leaf < count; leaf++)
+        memcpy (leaves + leaf * CC_HASH_SIZE, cc_tx_hash (cc_block_tx (block, leaf)),
+                CC_HASH_SIZE);
+    int rc = cc_merkle_proof (leaves, count, index, proof, &depth);
+    free (leaves);
+    if (rc != 0)
+        return CC_E_STORE;
+    info->height = height;
+    info->index = index;
+    info->tx = (Certchain__Signed *) malloc (sizeof (Certchain__Signed));
+    info->proof = (ProtobufCBinaryData *) calloc (depth ? depth : 1, sizeof (ProtobufCBinaryData));
+    if (!info->tx || !info->proof)
+        return CC_E_NOMEM;
+    if (cc_signed_copy (cc_tx_envelope (cc_block_tx (block, index)), info->tx) != 0
+        || !s_copy_field (&info->block_hash, cc_block_hash (block), CC_HASH_SIZE)
+        || !s_copy_field (&info->tx_root, cc_block_header (block)->tx_root.data,
+                          cc_block_header (block)->tx_root.len))
+        return CC_E_NOMEM;
+    for (size_t step = 0; step < depth; step++, info->n_proof++)
+        if (!s_copy_field (&info->proof [step], proof + step * CC_HASH_SIZE, CC_HASH_SIZE))
+            return CC_E_NOMEM;
+    return 0;
+}
+
+int
+cc_chain_tx_info (cc_chain_t *self, const uint8_t *hash, Certchain__TxInfo **info_p,
+                  cc_reason_t *reason)
+{
+    *info_p = NULL;
+    uint64_t height = 0;
+    uint32_t index = 0;
+    int rc = cc_chain_tx (self, hash, &height, &index);
+    if (rc == CC_E_NOT_FOUND)
+        return cc_reason_set (reason, rc, "no committed transaction has this hash");
+    if (rc != 0)
+        return cc_reason_set (reason, rc, "cannot read the tx index");
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (cc_chain_block (self, height, &data, &size) != 0)
+        return cc_reason_set (reason, CC_E_STORE, "cannot read block %" PRIu64, height);
+    cc_block_t *block = cc_block_decode (data, size, NULL);
+    free (data);
+    if (!block || index >= cc_block_tx_count (block)) {
+        cc_block_destroy (&block);
+        return cc_reason_set (reason, CC_E_STORE, "tx index and block %" PRIu64 " disagree",
+                              height);
+    }
+    Certchain__TxInfo *info = (Certchain__TxInfo *) malloc (sizeof (Certchain__TxInfo));
+    if (info)
+        certchain__tx_info__init (info);
+    rc = info ? s_fill_tx_info (info, block, height, index) : CC_E_NOMEM;
+    cc_block_destroy (&block);
+    if (rc != 0) {
+        cc_chain_tx_info_free (&info);
+        return cc_reason_set (reason, rc, "cannot build the tx's inclusion proof");
+    }
+    *info_p = info;
+    return 0;
+}
+
+void
+cc_chain_tx_info_free (Certchain__TxInfo **info_p)
+{
+    cc_codec_free ((ProtobufCMessage **) info_p);
 }

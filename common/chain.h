@@ -106,4 +106,16 @@ int
 int
     cc_chain_tx (cc_chain_t *self, const uint8_t *hash, uint64_t *height, uint32_t *index);
 
+//  The committed tx with this hash with its height, index, block hash, tx
+//  root and Merkle inclusion proof (leaf to root), as served by GetTx.
+//  0 with *info_p (caller frees with cc_chain_tx_info_free), NOT_FOUND, or
+//  STORE / NOMEM with a message in reason.
+int
+    cc_chain_tx_info (cc_chain_t *self, const uint8_t *hash, Certchain__TxInfo **info_p,
+                      cc_reason_t *reason);
+
+//  Frees a TxInfo from cc_chain_tx_info; nulls the pointer; safe on NULL.
+void
+    cc_chain_tx_info_free (Certchain__TxInfo **info_p);
+
 #endif

@@ -538,60 +538,20 @@ s_get_tx (self_t *self, zframe_t *identity, Certchain__Request *request)
         s_reply_error (self, identity, request->id, CC_E_BAD_FIELD, "hash must be 32 bytes");
         return;
     }
-    uint64_t height = 0;
-    uint32_t index = 0;
-    int rc = cc_chain_tx (self->chain, hash.data, &height, &index);
-    if (rc != 0) {
-        s_reply_error (self, identity, request->id, rc,
-                       rc == CC_E_NOT_FOUND ? "transaction not committed" : NULL);
-        return;
-    }
-    uint8_t *data = NULL;
-    size_t size = 0;
+    Certchain__TxInfo *info = NULL;
     cc_reason_t reason;
     cc_reason_clear (&reason);
-    cc_block_t *block = NULL;
-    rc = cc_chain_block (self->chain, height, &data, &size);
-    if (rc == 0) {
-        block = cc_block_decode (data, size, &reason);
-        if (!block || index >= cc_block_tx_count (block))
-            rc = CC_E_STORE;
-    }
-    free (data);
-    size_t count = block ? cc_block_tx_count (block) : 0;
-    uint8_t *leaves = rc == 0 ? calloc (count, CC_HASH_SIZE) : NULL;
-    if (rc == 0 && !leaves)
-        rc = CC_E_NOMEM;
+    int rc = cc_chain_tx_info (self->chain, hash.data, &info, &reason);
     if (rc != 0) {
-        s_reply_error (self, identity, request->id, rc, "reading the transaction's block");
-        cc_block_destroy (&block);
+        s_reply_error (self, identity, request->id, rc, cc_reason_text (&reason));
         return;
     }
-    for (size_t leaf = 0; leaf < count; leaf++)
-        memcpy (leaves + leaf * CC_HASH_SIZE, cc_tx_hash (cc_block_tx (block, leaf)),
-                CC_HASH_SIZE);
-    uint8_t proof [CC_MERKLE_MAX_DEPTH][CC_HASH_SIZE];
-    size_t depth = 0;
-    ProtobufCBinaryData steps [CC_MERKLE_MAX_DEPTH];
-    if (cc_merkle_proof (leaves, count, index, &proof [0][0], &depth) != 0)
-        depth = 0;
-    for (size_t step = 0; step < depth; step++)
-        steps [step] = cc_bytes_view (proof [step], CC_HASH_SIZE);
-    Certchain__TxInfo info = CERTCHAIN__TX_INFO__INIT;
-    info.tx = (Certchain__Signed *) cc_tx_envelope (cc_block_tx (block, index));
-    info.height = height;
-    info.index = index;
-    info.block_hash = cc_bytes_view (cc_block_hash (block), CC_HASH_SIZE);
-    info.tx_root = cc_block_header (block)->tx_root;
-    info.n_proof = depth;
-    info.proof = steps;
     Certchain__Reply reply = CERTCHAIN__REPLY__INIT;
     reply.id = request->id;
     reply.kind_case = CERTCHAIN__REPLY__KIND_TX_INFO;
-    reply.tx_info = &info;
+    reply.tx_info = info;
     cc_rpc_reply (self->rpc, identity, &reply);
-    free (leaves);
-    cc_block_destroy (&block);
+    cc_chain_tx_info_free (&info);
 }
 
 static void

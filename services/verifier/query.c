@@ -82,23 +82,6 @@ s_account (zsock_t *router, zframe_t *identity, const Certchain__Request *reques
     return s_send (router, identity, request, &reply);
 }
 
-//  The committed block at height, decoded (caller destroys), or NULL.
-static cc_block_t *
-s_stored_block (cc_chain_t *chain, uint64_t height, int *code)
-{
-    uint8_t *data = NULL;
-    size_t size = 0;
-    *code = cc_chain_block (chain, height, &data, &size);
-    if (*code != 0)
-        return NULL;
-    cc_reason_t reason;
-    cc_block_t *block = cc_block_decode (data, size, &reason);
-    free (data);
-    if (!block)
-        *code = CC_E_STORE;
-    return block;
-}
-
 static int
 s_tx (zsock_t *router, zframe_t *identity, const Certchain__Request *request,
       cc_chain_t *chain)
@@ -106,50 +89,17 @@ s_tx (zsock_t *router, zframe_t *identity, const Certchain__Request *request,
     const Certchain__GetTx *get = request->get_tx;
     if (!cc_bytes_sized (get->hash, CC_HASH_SIZE))
         return s_error (router, identity, request, CC_E_BAD_FIELD, "tx hash must be 32 bytes");
-    uint64_t height = 0;
-    uint32_t index = 0;
-    int rc = cc_chain_tx (chain, get->hash.data, &height, &index);
-    if (rc == CC_E_NOT_FOUND)
-        return s_error (router, identity, request, rc, "no committed transaction has this hash");
+    Certchain__TxInfo *info = NULL;
+    cc_reason_t reason;
+    cc_reason_clear (&reason);
+    int rc = cc_chain_tx_info (chain, get->hash.data, &info, &reason);
     if (rc != 0)
-        return s_error (router, identity, request, rc, "cannot read the tx index");
-    cc_block_t *block = s_stored_block (chain, height, &rc);
-    if (!block)
-        return s_error (router, identity, request, rc, "cannot read the tx's block");
-    size_t count = cc_block_tx_count (block);
-    uint8_t *leaves = (uint8_t *) malloc ((count ? count : 1) * CC_HASH_SIZE);
-    if (!leaves || index >= count) {
-        free (leaves);
-        cc_block_destroy (&block);
-        return s_error (router, identity, request, leaves ? CC_E_STORE : CC_E_NOMEM,
-                        "tx index and block disagree");
-    }
-    for (size_t at = 0; at < count; at++)
-        memcpy (leaves + at * CC_HASH_SIZE, cc_tx_hash (cc_block_tx (block, at)), CC_HASH_SIZE);
-    uint8_t proof [CC_MERKLE_MAX_DEPTH * CC_HASH_SIZE];
-    size_t depth = 0;
-    rc = cc_merkle_proof (leaves, count, index, proof, &depth);
-    free (leaves);
-    if (rc != 0) {
-        cc_block_destroy (&block);
-        return s_error (router, identity, request, CC_E_INTERNAL, "cannot build the proof");
-    }
-    ProtobufCBinaryData steps [CC_MERKLE_MAX_DEPTH];
-    for (size_t at = 0; at < depth; at++)
-        steps [at] = cc_bytes_view (proof + at * CC_HASH_SIZE, CC_HASH_SIZE);
-    Certchain__TxInfo info = CERTCHAIN__TX_INFO__INIT;
-    info.tx = (Certchain__Signed *) cc_tx_envelope (cc_block_tx (block, index));
-    info.height = height;
-    info.index = index;
-    info.block_hash = cc_bytes_view (cc_block_hash (block), CC_HASH_SIZE);
-    info.tx_root = cc_block_header (block)->tx_root;
-    info.n_proof = depth;
-    info.proof = steps;
+        return s_error (router, identity, request, rc, cc_reason_text (&reason));
     Certchain__Reply reply = CERTCHAIN__REPLY__INIT;
     reply.kind_case = CERTCHAIN__REPLY__KIND_TX_INFO;
-    reply.tx_info = &info;
+    reply.tx_info = info;
     rc = s_send (router, identity, request, &reply);
-    cc_block_destroy (&block);
+    cc_chain_tx_info_free (&info);
     return rc;
 }
 

@@ -453,6 +453,33 @@ START_TEST (test_lookups)
     ck_assert_mem_eq (data, by_height, size);
     free (data);
     free (by_height);
+
+    //  Every tx of block 2 comes with a proof that hashes to its tx root.
+    for (size_t at = 0; at < 3; at++) {
+        Certchain__TxInfo *info = NULL;
+        cc_reason_t reason;
+        ck_assert_int_eq (cc_chain_tx_info (node->chain, cc_tx_hash (second [at]), &info,
+                                            &reason), 0);
+        ck_assert_uint_eq (info->height, 2);
+        ck_assert_uint_eq (info->index, at);
+        ck_assert_mem_eq (info->block_hash.data, cc_chain_tip_hash (node->chain), CC_HASH_SIZE);
+        ck_assert_mem_eq (info->tx->body.data, cc_tx_envelope (second [at])->body.data,
+                          info->tx->body.len);
+        uint8_t proof [CC_MERKLE_MAX_DEPTH * CC_HASH_SIZE];
+        for (size_t step = 0; step < info->n_proof; step++)
+            memcpy (proof + step * CC_HASH_SIZE, info->proof [step].data, CC_HASH_SIZE);
+        ck_assert (cc_merkle_verify (cc_tx_hash (second [at]), 3, at, proof, info->n_proof,
+                                     info->tx_root.data));
+        //  The proof of one tx does not prove another.
+        ck_assert (!cc_merkle_verify (cc_tx_hash (second [(at + 1) % 3]), 3, at, proof,
+                                      info->n_proof, info->tx_root.data));
+        cc_chain_tx_info_free (&info);
+        ck_assert_ptr_null (info);
+    }
+    Certchain__TxInfo *none = NULL;
+    cc_reason_t reason;
+    ck_assert_int_eq (cc_chain_tx_info (node->chain, unknown, &none, &reason), CC_E_NOT_FOUND);
+    ck_assert_ptr_null (none);
     s_txs_destroy (first, 2);
     s_txs_destroy (second, 3);
     s_node_destroy (&node);
