@@ -28,80 +28,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import zmq  # noqa: E402  (python3-zmq)
 
-from harness import (Cluster, Skip, binary, forge, free_endpoint, free_port,  # noqa: E402
+from harness import (f_bytes, f_int, one, parse, zigzag,  # noqa: E402
+                     Cluster, Skip, binary, forge, free_endpoint, free_port,  # noqa: E402
                      have, run, run_tests, wait_until)
 
 CHAIN = "relay-test"
-
-#  --- Protobuf, the little we need -------------------------------------------
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def f_int(number, value):
-    return varint(number << 3) + varint(value)
-
-
-def f_bytes(number, value):
-    if isinstance(value, str):
-        value = value.encode()
-    return varint(number << 3 | 2) + varint(len(value)) + value
-
-
-def parse(data):
-    """Fields of one message: {number: [values]} (ints or bytes)."""
-    fields = {}
-    i = 0
-
-    def read_varint():
-        nonlocal i
-        shift = value = 0
-        while True:
-            byte = data[i]
-            i += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                return value
-    while i < len(data):
-        key = read_varint()
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value = read_varint()
-        elif wire == 2:
-            length = read_varint()
-            value = bytes(data[i:i + length])
-            i += length
-        elif wire == 1:
-            value = bytes(data[i:i + 8])
-            i += 8
-        elif wire == 5:
-            value = bytes(data[i:i + 4])
-            i += 4
-        else:
-            raise ValueError("wire type %d" % wire)
-        fields.setdefault(number, []).append(value)
-    return fields
-
-
-def one(fields, number, default=None):
-    values = fields.get(number)
-    return values[-1] if values else default
-
-
-def zigzag(n):
-    return (n >> 1) ^ -(n & 1)
-
 
 def H(data):
     return hashlib.blake2b(data, digest_size=32).digest()

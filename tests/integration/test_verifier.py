@@ -26,78 +26,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import zmq  # noqa: E402  (python3-zmq)
 
-from harness import (Cluster, Network, binary, forge, need, run, run_tests,  # noqa: E402
+from harness import (f_bytes, f_int, one, parse, zigzag,  # noqa: E402
+                     Cluster, Network, binary, forge, need, run, run_tests,  # noqa: E402
                      wait_until, zpl)
-
-#  --- Protobuf, the little we need -------------------------------------------
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def f_int(number, value):
-    return varint(number << 3) + varint(value)
-
-
-def f_bytes(number, value):
-    if isinstance(value, str):
-        value = value.encode()
-    return varint(number << 3 | 2) + varint(len(value)) + value
-
-
-def parse(data):
-    """{field number: [values]}: ints for varints, bytes for the rest."""
-    fields = {}
-    pos = 0
-
-    def read_varint():
-        nonlocal pos
-        shift = value = 0
-        while True:
-            byte = data[pos]
-            pos += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                return value
-    while pos < len(data):
-        key = read_varint()
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value = read_varint()
-        elif wire == 2:
-            length = read_varint()
-            value = data[pos:pos + length]
-            pos += length
-        elif wire == 1:
-            value = data[pos:pos + 8]
-            pos += 8
-        elif wire == 5:
-            value = data[pos:pos + 4]
-            pos += 4
-        else:
-            raise ValueError("wire type %d" % wire)
-        fields.setdefault(number, []).append(value)
-    return fields
-
-
-def one(fields, number, default=None):
-    values = fields.get(number)
-    return values[-1] if values else default
-
-
-def zigzag(n):
-    return (n >> 1) ^ -(n & 1)
-
 
 #  Request kinds (proto/rpc.proto, Request.kind)
 SUBMIT_TX, UPLOAD_BLOCK, GET_BLOCKS, GET_BLOCK, GET_TX = 10, 12, 13, 14, 15
