@@ -64,7 +64,7 @@ fi
 root="$(mktemp -d /var/tmp/certchain-root.XXXXXX)"
 trap 'rm -rf "$root"' EXIT
 
-mkdir -p "$root"/{bin,usr/bin,usr/local/bin,etc,tmp,var/lib/certchain,etc/certchain/genesis,etc/certchain/ca}
+mkdir -p "$root"/{bin,usr/bin,usr/local/bin,etc,tmp,var/lib/certchain,etc/certchain/genesis,etc/certchain/ca,etc/certchain/faucet}
 chmod 1777 "$root/tmp"
 
 #  Copies the shared libraries a host file loads (its ldd closure, the
@@ -101,7 +101,7 @@ certchain:x:10001:
 EOF
 printf 'hosts: files dns\n' > "$root/etc/nsswitch.conf"
 chown -R 10001:10001 "$root/var/lib/certchain" "$root/etc/certchain"
-chmod 0700 "$root/etc/certchain/ca"
+chmod 0700 "$root/etc/certchain/ca" "$root/etc/certchain/faucet"
 
 echo "build-image.sh: root filesystem $(du -sh "$root" | cut -f1) in $root" >&2
 tar -C "$root" --numeric-owner -c . | "$docker" import - "certchain-root:$tag" >/dev/null

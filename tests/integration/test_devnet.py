@@ -1,5 +1,6 @@
 """certchain-devnet: validators that join through the CA's challenge (the
-default), `add`, `stop` (resigns) and `start`, the --genesis-validators way,
+default), `add`, `stop` (resigns) and `start`, a network made from a
+topology file (--topology), the --genesis-validators way,
 a restart from the same folder, two devnets side by side, down stopping
 exactly the processes it started; and the operator documentation: the
 example configs under deploy/examples load, and every command and config key
@@ -223,6 +224,45 @@ def test_up_joins_then_add_stop_start_down_restart():
             wait_until(lambda: net.height() >= h + 3, 30,
                        "the restarted devnet to commit 3 more blocks")
             net.down()
+        finally:
+            net.close()
+
+
+def test_topology_file():
+    """up --topology FILE (and no --validators): the chain id, the
+    consensus parameters, the faucet (off here) and the CA policy the file
+    names, and its validator count; a --param given to up wins over the
+    file's. tests/integration/test_topology.py checks that compose's init
+    builds the same from the same file."""
+    need("devnet", "certchain", "relay", "ca", "validator", "verifier")
+    with Cluster("devnet-topology") as c:
+        topology = c.write("net.env", "\n".join([
+            "#  a test topology", "CHAIN_ID=topo-devnet", "VALIDATORS=1", "FAUCET=0",
+            "FAUCET_BALANCE=", "PARAM_TIMEOUT_COMMIT_MS=80", "PARAM_JAIL_AFTER=9",
+            "PARAM_MAX_BLOCK_TXS=999", "POLICY_PACKETS=8", "POLICY_DEADLINE_MS=4321",
+            "POLICY_MIN_MEMORY_MB=64", ""]))
+        net = Devnet(c, "net")
+        try:
+            out = net.up("--topology", topology, "--param", "jail_after=11").stderr
+            assert "topology: %s" % topology in out, out
+            status = cli_json("status", env=net.cli_env())
+            assert status["verifier"]["chain_id"] == "topo-devnet", status
+            assert len(net.validator_set()) == 2, net.validator_set()   # the CA and 1
+            with open(os.path.join(net.dir, "genesis.zpl")) as f:
+                genesis = f.read()
+            for line in ('id = "topo-devnet"', "timeout_commit_ms = 80", "jail_after = 11",
+                         "max_block_txs = 999", "timeout_propose_ms = 1000"):
+                assert line in genesis, (line, genesis)
+            assert "account" not in genesis.split("\nca\n")[-1], genesis
+            assert not os.path.exists(os.path.join(net.dir, "keys", "faucet.key"))
+            printed = run([binary("ca"), "-c", os.path.join(net.dir, "ca.zpl"),
+                           "--print-config"]).stdout
+            for line in ("#  Effective CA policy (%s/ca-policy.zpl)" % net.dir,
+                         "#      packets = 8", "#      deadline_ms = 4321",
+                         "#      min_memory_mb = 64", "#      sample_size = 4"):
+                assert line in printed, (line, printed[-3000:])
+            with open(os.path.join(net.dir, "topology.env")) as f, open(topology) as g:
+                assert f.read() == g.read()
         finally:
             net.close()
 

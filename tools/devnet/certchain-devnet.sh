@@ -27,13 +27,25 @@
 #         recorded, WITHOUT any validator resigning (see below), and removes
 #         the pid files.
 #
+#  Topology: the chain id, the faucet account, the consensus parameters,
+#  the CA policy and the default validator count come from a topology file,
+#  by default the source tree's deploy/topology.env (--topology FILE names
+#  another), read through deploy/certchain-topology: the same file and the
+#  same reader from which docker-compose's init makes its genesis and its
+#  CA its policy, so a devnet and the compose network are the same network.
+#  The one intended difference is ports (below). The file used is copied
+#  into DIR/topology.env.
+#
 #  DESIGN: ports are chosen free by binding to port 0 (all of them at once, so
 #  they differ) and written to DIR/ports, so two devnets run side by side and
 #  a restart reuses the same endpoints. A pid is only signalled while
 #  /proc/PID/exe is still the binary recorded with it, so `down` never hits an
 #  unrelated process that reused a pid. The binaries are found in
 #  CERTCHAIN_BIN_DIR if set, else next to this script (installed), else in
-#  the meson build tree this script was copied into, else on PATH.
+#  the meson build tree this script was copied into, else on PATH. The
+#  topology file and certchain-topology are found in the source tree
+#  (beside tools/devnet, or the one certchain-devnet.source-root in the
+#  build tree names), else installed (bindir, datadir/certchain).
 #
 #  Stopping and resigning: a validator keeps the service's default
 #  validator/resign_on_stop = 1, so a SIGTERM (`stop`, or a kill by hand)
@@ -56,7 +68,8 @@ usage () {
 usage: $program COMMAND --dir DIR [OPTIONS]
 
 commands:
-  up --dir DIR [--validators N] [--genesis-validators] [--timeout S] [--param NAME=VALUE ...]
+  up --dir DIR [--topology FILE] [--validators N] [--genesis-validators] [--timeout S]
+     [--param NAME=VALUE ...]
                   create (first time) and start a local network: relay, CA, verifier
                   and N validators that join through the CA's challenge; returns once
                   all of them are in the validator set
@@ -74,19 +87,25 @@ commands:
                   resigns, so \`up\` restarts the same network
 
 options:
-  --validators N  validators (default 4; 0: the CA alone, add them later; first up only)
+  --topology FILE the topology (first up only): chain id, faucet, consensus parameters,
+                  CA policy, validator count; default: deploy/topology.env of the source
+                  tree, the file docker-compose uses too
+  --validators N  validators (default: the topology's VALIDATORS, else 4; 0: the CA
+                  alone, add them later; first up only)
   --genesis-validators
                   put the N validators in genesis instead of joining (first up only);
                   the CA then does not produce, it only certifies validators that
                   \`add\` starts
   --timeout S     seconds up, add and start wait (default 60)
-  --param N=V     a consensus parameter for genesis (first up only), e.g.
-                  --param timeout_commit_ms=200
+  --param N=V     a consensus parameter for genesis (first up only), after the
+                  topology's (so it wins), e.g. --param timeout_commit_ms=200
   --log-level L   services' log level (default info)
 
-files in DIR: genesis.zpl, ca-policy.zpl (the CA's policy: edit it, then
+files in DIR: topology.env (a copy of the topology used), genesis.zpl,
+  ca-policy.zpl (the CA's policy, from the topology: edit it, then
   $program stop --dir DIR ca && $program start --dir DIR ca), one .zpl config per
-  process, keys/ (faucet.key holds the funded account), logs/, stores/, ports.
+  process, keys/ (faucet.key holds the funded account when the topology has
+  FAUCET=1), logs/, stores/, ports (chosen free: the one difference from compose).
 
 environment:
   CERTCHAIN_BIN_DIR  folder holding certchain, certchain-relay, ... (overrides lookup)
@@ -132,13 +151,71 @@ find_bin () {
     die "$name not found (next to $program, in the build tree, or on PATH); set CERTCHAIN_BIN_DIR"
 }
 
+#  --- The topology -------------------------------------------------------------------
+
+#  source_root: the source tree this script belongs to, or nothing: the
+#  folder above tools/devnet when run from the source tree, else the one
+#  the build tree's certchain-devnet.source-root names.
+source_root () {
+    local root
+    if [ -f "$script_dir/../../deploy/topology.env" ]; then
+        (cd "$script_dir/../.." && pwd)
+    elif [ -f "$script_dir/certchain-devnet.source-root" ]; then
+        root="$(head -n 1 "$script_dir/certchain-devnet.source-root")"
+        if [ -f "$root/deploy/topology.env" ]; then echo "$root"; fi
+    fi
+    return 0
+}
+
+#  topology_tool: the path of certchain-topology (the topology reader).
+topology_tool () {
+    local root candidate
+    root="$(source_root)"
+    for candidate in ${root:+"$root/deploy/certchain-topology"} "$script_dir/certchain-topology"; do
+        [ -x "$candidate" ] && [ -f "$candidate" ] && { echo "$candidate"; return; }
+    done
+    candidate="$(command -v certchain-topology 2>/dev/null || true)"
+    [ -n "$candidate" ] && { echo "$candidate"; return; }
+    die "certchain-topology not found (deploy/ of the source tree, next to $program, or on PATH)"
+}
+
+#  topology_file: the topology this command uses: --topology, else the
+#  source tree's deploy/topology.env, else the installed one.
+topology_file () {
+    local root candidate
+    if [ -n "$topology" ]; then
+        [ -f "$topology" ] || die "--topology: no such file '$topology'"
+        echo "$(cd "$(dirname "$topology")" && pwd)/$(basename "$topology")"
+        return
+    fi
+    root="$(source_root)"
+    for candidate in ${root:+"$root/deploy/topology.env"} \
+                     "$script_dir/../share/certchain/topology.env"; do
+        [ -f "$candidate" ] && { echo "$(cd "$(dirname "$candidate")" && pwd)/topology.env"; return; }
+    done
+    die "no topology file (deploy/topology.env of the source tree, or installed); give --topology FILE"
+}
+
+#  topology_run COMMAND ARGS...: certchain-topology COMMAND on the topology
+#  file of this devnet (topology_used: DIR/topology.env once created).
+topology_run () {
+    local sub="$1"
+    shift
+    case "$sub" in
+        get) "$(topology_tool)" get "$1" "$topology_used" ;;
+        *) "$(topology_tool)" "$sub" "$topology_used" "$@" ;;
+    esac
+}
+
 #  --- Arguments -----------------------------------------------------------------
 
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 command="$1"
 shift
 dir=""
-validators=4
+validators=""
+topology=""
+topology_used=""
 genesis_validators=0
 timeout=60
 log_level="info"
@@ -151,6 +228,8 @@ while [ $# -gt 0 ]; do
         --validators) [ $# -ge 2 ] || die "--validators needs a value"; validators="$2"; shift 2 ;;
         --validators=*) validators="${1#--validators=}"; shift ;;
         --genesis-validators) genesis_validators=1; shift ;;
+        --topology) [ $# -ge 2 ] || die "--topology needs a value"; topology="$2"; shift 2 ;;
+        --topology=*) topology="${1#--topology=}"; shift ;;
         --timeout) [ $# -ge 2 ] || die "--timeout needs a value"; timeout="$2"; shift 2 ;;
         --timeout=*) timeout="${1#--timeout=}"; shift ;;
         --param) [ $# -ge 2 ] || die "--param needs a value"; params+=("$2"); shift 2 ;;
@@ -174,9 +253,9 @@ case "$command" in
     *) [ ${#positional[@]} -eq 0 ] || die "unknown argument '${positional[0]}' (see --help)" ;;
 esac
 case "$validators" in
-    ''|*[!0-9]*) die "--validators: expected a number, got '$validators'" ;;
+    *[!0-9]*) die "--validators: expected a number, got '$validators'" ;;
 esac
-if [ "$genesis_validators" -eq 1 ] && [ "$validators" -lt 1 ]; then
+if [ "$genesis_validators" -eq 1 ] && [ -n "$validators" ] && [ "$validators" -lt 1 ]; then
     die "--validators: at least 1 with --genesis-validators"
 fi
 case "$timeout" in
@@ -498,44 +577,40 @@ wait_ready () {
 
 #  --- Creating a devnet ------------------------------------------------------------------
 
-#  policy_file: writes DIR/ca-policy.zpl, the CA's default policy as the CA
-#  itself prints it, with a comment on changing it.
+#  policy_file: writes DIR/ca-policy.zpl, the policy the topology names
+#  (what compose's CA writes from the same file), with a comment on
+#  changing it.
 policy_file () {
     local abs="$1" body
-    body="$("$(binary_of ca)" --print-config --genesis "$abs/genesis.zpl" \
-            --key "$abs/keys/ca.key" 2>/dev/null | awk '
-        /^#  Effective CA policy/ { on = 1; next }
-        on && /^$/ { exit }
-        on { sub(/^#  /, ""); print }' || true)"
+    body="$(topology_run policy)" || die "cannot make the CA policy from $topology_used"
     {
         cat <<EOF
 #  The policy of this devnet's certification authority (config key
 #  ca/policy in ca.zpl): what a candidate must measure and solve to be
-#  certified. These are the CA's defaults. To change the policy, edit a
-#  value (e.g. deadline_ms, packets, min_memory_mb), then restart the CA:
+#  certified. Made from the topology's POLICY_ keys; a key left out keeps
+#  the CA's default (\`certchain-ca -c $abs/ca.zpl --print-config\` shows
+#  the effective policy). To change it for this devnet, edit a value (e.g.
+#  deadline_ms, packets, min_memory_mb), then restart the CA:
 #      $program stop --dir $abs ca && $program start --dir $abs ca
 #  Its effect shows in the CA's log and in \`certchain ca-log\`. A "banned"
 #  section lists keys the CA refuses:
 #  banned
 #      <64 hex characters of a public key> = "why"
+
 EOF
-        if [ -n "$body" ]; then
-            echo
-            echo "$body"
-        else
-            echo
-            echo "#  (certchain-ca did not print its defaults; an empty policy means the defaults)"
-        fi
+        echo "$body"
     } >"$dir/ca-policy.zpl"
 }
 
 #  create: keys, genesis, policy, ports and configs of a new devnet in DIR.
 create () {
-    local i chain_id args=() param ports abs
+    local i args=() arg topology_args param ports abs
     abs="$(cd "$dir" && pwd)"
 
     mkdir -p "$dir/keys" "$dir/logs" "$dir/pids" "$dir/stores"
     chmod 700 "$dir/keys"
+    cp "$topology_used" "$dir/topology.env"
+    topology_used="$abs/topology.env"
     if [ "$genesis_validators" -eq 1 ]; then
         say "creating a network of $validators genesis validators in $dir"
     else
@@ -543,14 +618,21 @@ create () {
     fi
 
     "$cli" keygen --out "$dir/keys/ca.key" >/dev/null
-    "$cli" keygen --out "$dir/keys/faucet.key" >/dev/null
+    if [ "$(topology_run get FAUCET)" = 1 ]; then
+        "$cli" keygen --out "$dir/keys/faucet.key" >/dev/null
+    fi
     for i in $(seq 1 "$validators"); do
         "$cli" keygen --out "$dir/keys/validator-$i.key" >/dev/null
     done
 
-    chain_id="devnet-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
-    args=(--out "$dir/genesis.zpl" --chain-id "$chain_id"
-          --account "$(cat "$dir/keys/faucet.key.pub")=1000000000000000")
+    #  The topology's chain id, faucet account and parameters (one
+    #  argument a line), exactly as compose's init gives them.
+    args=(--out "$dir/genesis.zpl")
+    topology_args="$(topology_run genesis-args --faucet "$abs/keys/faucet.key.pub")" \
+        || die "cannot read the topology $topology_used"
+    while IFS= read -r arg; do
+        args+=("$arg")
+    done <<<"$topology_args"
     if [ "$genesis_validators" -eq 1 ]; then
         args+=(--ca "$(cat "$dir/keys/ca.key.pub")")
         for i in $(seq 1 "$validators"); do
@@ -594,7 +676,14 @@ write_configs () {
         echo "ca_join=tcp://127.0.0.1:${ports[0]}" >>"$dir/ports"
         echo "ca_admin=tcp://127.0.0.1:${ports[1]}" >>"$dir/ports"
     fi
-    [ -f "$dir/ca-policy.zpl" ] || policy_file "$abs"
+    if [ ! -f "$dir/ca-policy.zpl" ]; then
+        if [ -f "$dir/topology.env" ]; then
+            topology_used="$abs/topology.env"
+        elif [ -z "$topology_used" ]; then
+            topology_used="$(topology_file)"
+        fi
+        policy_file "$abs"
+    fi
     relay_rpc="$(ports_get relay_rpc)"
     relay_pub="$(ports_get relay_pub)"
     relay_gossip="$(ports_get relay_gossip)"
@@ -701,6 +790,16 @@ do_up () {
             die "$dir exists and is not a devnet folder (no genesis.zpl); choose an empty or new folder"
         fi
         mkdir -p "$dir"
+        topology_used="$(topology_file)"
+        "$(topology_tool)" check "$topology_used" || die "bad topology file $topology_used"
+        if [ -z "$validators" ]; then
+            validators="$("$(topology_tool)" get VALIDATORS "$topology_used")"
+            validators="${validators:-4}"
+        fi
+        if [ "$genesis_validators" -eq 1 ] && [ "$validators" -lt 1 ]; then
+            die "--validators: at least 1 with --genesis-validators"
+        fi
+        say "topology: $topology_used"
         create
     fi
     for name in $(all_names); do
