@@ -619,7 +619,11 @@ s_print_tree (cc_config_t *self, FILE *stream, zconfig_t *node, const char *pref
 {
     for (zconfig_t *child = zconfig_child (node); child; child = zconfig_next (child)) {
         char path [S_ZPL_MAX_LINE * 2];
-        snprintf (path, sizeof (path), "%s%s%s", prefix, *prefix ? "/" : "", zconfig_name (child));
+        int length = snprintf (path, sizeof (path), "%s%s%s", prefix, *prefix ? "/" : "",
+                               zconfig_name (child));
+        //  Declared paths are short; a longer one cannot name a declared key.
+        if (length < 0 || (size_t) length >= sizeof (path))
+            continue;
         s_key_t *key = s_key_find (self, path);
         if (level == 0 && child != zconfig_child (node))
             fprintf (stream, "\n");
