@@ -33,8 +33,10 @@ struct _cc_checker_t {
     size_t pending;                     //  txs held: filling, queued, in flight
     size_t max_pending;                 //  bound on pending
     cc_checker_done_fn *done;           //  told of each checked tx
-    void *argument;                     //  passed to done
+    void *argument;                     //  passed to done and known
+    cc_checker_known_fn *known;         //  skips txs already verified, or NULL
     uint64_t checked;                   //  txs checked so far
+    uint64_t skipped;                   //  txs handed back unchecked as known
     uint64_t failed;                    //  of which failed
 };
 
@@ -100,6 +102,31 @@ s_worker (zsock_t *pipe, void *args)
 
 //  --- Dispatching -------------------------------------------------------------
 
+//  Takes out of batch every tx the known function knows (verified by a
+//  proposal while it waited here) and hands it to done unopened; keeps the
+//  order of the others. The mempool decides a known tx by hash AND
+//  signature, so nothing is trusted on the strength of this test alone.
+static void
+s_skip_known (cc_checker_t *self, s_batch_t *batch)
+{
+    if (!self->known)
+        return;
+    size_t kept = 0;
+    for (size_t index = 0; index < batch->count; index++) {
+        cc_tx_t *tx = batch->txs [index];
+        batch->txs [index] = NULL;
+        if (self->known (self->argument, tx)) {
+            self->skipped++;
+            self->pending--;
+            self->done (self->argument, &tx, 0);
+            cc_tx_destroy (&tx);
+        }
+        else
+            batch->txs [kept++] = tx;
+    }
+    batch->count = kept;
+}
+
 //  Hands queued batches to workers with room, least busy first.
 static void
 s_dispatch (cc_checker_t *self)
@@ -113,6 +140,13 @@ s_dispatch (cc_checker_t *self)
             return;
         s_batch_t *batch = (s_batch_t *) zlistx_first (self->queue);
         zlistx_delete (self->queue, zlistx_cursor (self->queue));
+        //  Last moment before the worker: a proposal may have verified
+        //  some of these txs while the batch waited.
+        s_skip_known (self, batch);
+        if (batch->count == 0) {
+            s_batch_destroy (&batch);
+            continue;
+        }
         batch->worker = best;
         batch->handle = zlistx_add_end (self->outstanding, batch);
         zmsg_t *message = zmsg_new ();
@@ -239,6 +273,13 @@ cc_checker_destroy (cc_checker_t **self_p)
     *self_p = NULL;
 }
 
+void
+cc_checker_set_known (cc_checker_t *self, cc_checker_known_fn *known)
+{
+    assert (self);
+    self->known = known;
+}
+
 //  --- Submitting --------------------------------------------------------------
 
 int
@@ -286,6 +327,13 @@ cc_checker_checked (cc_checker_t *self)
 {
     assert (self);
     return self->checked;
+}
+
+uint64_t
+cc_checker_skipped (cc_checker_t *self)
+{
+    assert (self);
+    return self->skipped;
 }
 
 uint64_t

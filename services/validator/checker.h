@@ -28,6 +28,14 @@
     - A batch in flight is touched only by its worker; the pool touches it
       again only after the worker handed it back, or after every worker
       thread has ended (destroy).
+    - A tx may be verified by a proposal (cc_block_verify) while it waits
+      here; the mempool then remembers its hash and signature. Just before
+      a batch leaves for a worker, the pool asks the known function (if
+      set) about each tx and hands those it knows straight to done,
+      unopened and with code 0, instead of verifying them a second time.
+      Such a tx is NOT opened: the callee must admit it through
+      cc_mempool_add, which opens it without a check only when the very
+      same hash AND signature are in its cache, and checks it otherwise.
 
     Ownership: the pool owns the transactions submitted to it until it
     hands each one to the done callback, which then owns it. It borrows the
@@ -54,6 +62,11 @@ typedef struct _cc_checker_t cc_checker_t;
 //  it (setting *tx_p to NULL) or leave it to be destroyed by the pool.
 typedef void (cc_checker_done_fn) (void *argument, cc_tx_t **tx_p, int code);
 
+//  True if the tx (borrowed, unopened) needs no worker: its hash and
+//  signature are already known to the caller (verified, pooled or
+//  committed). Called on the loop thread.
+typedef bool (cc_checker_known_fn) (void *argument, cc_tx_t *tx);
+
 //  A pool of threads workers (at least 1) checking txs for chain_id,
 //  reporting through done on loop. At most max_pending txs are held at
 //  once. Caller owns it; NULL on bad arguments or when a worker cannot
@@ -61,6 +74,12 @@ typedef void (cc_checker_done_fn) (void *argument, cc_tx_t **tx_p, int code);
 cc_checker_t *
     cc_checker_new (zloop_t *loop, const char *chain_id, size_t threads, size_t max_pending,
                     cc_checker_done_fn *done, void *argument);
+
+//  Sets the known function (NULL: none), called with the pool's argument
+//  before each batch is handed to a worker. done then receives a known tx
+//  unopened with code 0 (see DESIGN).
+void
+    cc_checker_set_known (cc_checker_t *self, cc_checker_known_fn *known);
 
 //  Stops the workers, destroys every tx still held (none is reported);
 //  nulls the pointer; safe on NULL.
@@ -80,9 +99,12 @@ void
 size_t
     cc_checker_pending (cc_checker_t *self);
 
-//  Transactions checked so far, and how many of them failed.
+//  Transactions checked so far (signatures verified by the workers), and
+//  how many of them failed; transactions skipped as known.
 uint64_t
     cc_checker_checked (cc_checker_t *self);
+uint64_t
+    cc_checker_skipped (cc_checker_t *self);
 uint64_t
     cc_checker_failed (cc_checker_t *self);
 

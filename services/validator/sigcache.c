@@ -17,6 +17,7 @@ cc_sigcache_init (cc_sigcache_t *self, cc_mempool_t *mempool, cc_block_t *block)
     self->mempool = mempool;
     self->block = block;
     self->cursor = 0;
+    self->misses = 0;
 }
 
 //  The block's tx whose hash is at tx_hash (a pointer into it), or NULL.
@@ -46,9 +47,25 @@ cc_sigcache_checked (void *argument, const uint8_t *tx_hash, const uint8_t *sign
 {
     cc_sigcache_t *self = (cc_sigcache_t *) argument;
     cc_tx_t *tx = self->block ? s_block_tx (self, tx_hash) : NULL;
+    bool known;
     if (tx && cc_tx_envelope (tx)->signature.data == signature)
-        return cc_mempool_signature_matches (self->mempool, tx);
-    cc_tx_t *pooled = cc_mempool_get (self->mempool, tx_hash);
-    return pooled
-        && memcmp (cc_tx_envelope (pooled)->signature.data, signature, CC_SIGNATURE_SIZE) == 0;
+        known = cc_mempool_signature_matches (self->mempool, tx);
+    else {
+        cc_tx_t *pooled = cc_mempool_get (self->mempool, tx_hash);
+        known = pooled
+            && memcmp (cc_tx_envelope (pooled)->signature.data, signature, CC_SIGNATURE_SIZE)
+                   == 0;
+    }
+    if (!known)
+        self->misses++;
+    return known;
+}
+
+void
+cc_sigcache_remember_block (cc_mempool_t *mempool, cc_block_t *block)
+{
+    assert (mempool && block);
+    size_t count = cc_block_tx_count (block);
+    for (size_t index = 0; index < count; index++)
+        cc_mempool_signature_remember (mempool, cc_block_tx (block, index));
 }

@@ -34,6 +34,7 @@ typedef struct {
     cc_mempool_t *mempool;      //  the cache (borrowed)
     cc_block_t *block;          //  block being verified, or NULL (borrowed)
     size_t cursor;              //  index of the tx expected next
+    uint64_t misses;            //  answers "not verified": checks left to do
 } cc_sigcache_t;
 
 //  A cache over mempool for block (may be NULL).
@@ -43,5 +44,12 @@ void
 //  cc_signature_checked_fn: argument is a cc_sigcache_t.
 bool
     cc_sigcache_checked (void *argument, const uint8_t *tx_hash, const uint8_t *signature);
+
+//  After cc_block_verify accepted block: every tx in it carries a verified
+//  signature, so each (hash, signature) is remembered in mempool's cache
+//  and a later copy of the tx (from the gossip, or still waiting in the
+//  checker) is admitted without a second verification.
+void
+    cc_sigcache_remember_block (cc_mempool_t *mempool, cc_block_t *block);
 
 #endif

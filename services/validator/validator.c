@@ -427,6 +427,13 @@ static void
 s_on_sync_block (void *argument, cc_block_t *block, int verdict, const cc_reason_t *reason)
 {
     s_self_t *self = (s_self_t *) argument;
+    //  Signatures the sync's verification could not find in the cache.
+    //  A block it accepted needs no remembering here: s_after_commit
+    //  records its txs' hashes and signatures as recently committed.
+    if (self->sync_cache.misses > 0) {
+        cc_metrics_add (self->metrics, "sig.verified", self->sync_cache.misses);
+        self->sync_cache.misses = 0;
+    }
     if (verdict == 0) {
         s_after_commit (self, block, "sync");
         cc_driver_chain_advanced (self->driver, block);
@@ -469,16 +476,34 @@ s_admit (s_self_t *self, cc_tx_t **tx_p)
         s_count (self, "mempool.refused", rc);
 }
 
-//  cc_checker_done_fn.
+//  cc_checker_done_fn. A tx handed back unopened with code 0 was skipped as
+//  known (s_on_known): cc_mempool_add decides it by hash AND signature.
 static void
 s_on_checked (void *argument, cc_tx_t **tx_p, int code)
 {
     s_self_t *self = (s_self_t *) argument;
+    if (code != 0 || cc_tx_is_open (*tx_p))
+        cc_metrics_add (self->metrics, "sig.verified", 1);
+    else
+        cc_metrics_add (self->metrics, "sig.skipped", 1);
     if (code != 0) {
         s_count (self, "drop", code);
         return;
     }
     s_admit (self, tx_p);
+}
+
+//  cc_checker_known_fn: a tx waiting in the checker needs no worker when a
+//  proposal already verified this very signature for its hash (or it is
+//  pooled or committed with it), or when its hash is pooled (a DUPLICATE,
+//  refused before any check). A tx committed with other signature bytes,
+//  or verified with other ones, still goes to a worker.
+static bool
+s_on_known (void *argument, cc_tx_t *tx)
+{
+    s_self_t *self = (s_self_t *) argument;
+    return cc_mempool_signature_matches (self->mempool, tx)
+           || cc_mempool_contains (self->mempool, cc_tx_hash (tx));
 }
 
 static void
@@ -998,6 +1023,8 @@ s_setup (s_self_t *self)
 
     self->checker = cc_checker_new (self->loop, cc_genesis_chain_id (self->genesis),
                                     self->threads, max_txs, s_on_checked, self);
+    if (self->checker)
+        cc_checker_set_known (self->checker, s_on_known);
     cc_driver_config_t driver_config = {
         .chain = self->chain,
         .mempool = self->mempool,
@@ -1095,6 +1122,17 @@ cc_validator_actor (zsock_t *pipe, void *args)
         //  0: a signal interrupted the poll (see DESIGN); -1: $TERM.
         while (!self.terminated && zloop_start (self.loop) == 0 && zmq_errno () == EINTR)
             ;
+    }
+    //  One verification per tx per process is the aim (issue 5): say how
+    //  close this run came (mempool verifications are on the loop).
+    if (code == 0 && self.metrics && self.mempool) {
+        cc_mempool_stats_t stats;
+        cc_mempool_stats (self.mempool, &stats);
+        cc_log_info (self.log, "signatures: %" PRIu64 " verified (checker and blocks), %" PRIu64
+                     " by the mempool, %" PRIu64 " skipped as known, %" PRIu64
+                     " mempool cache hits", cc_metrics_sum (self.metrics, "sig.verified"),
+                     stats.verifications, cc_metrics_sum (self.metrics, "sig.skipped"),
+                     stats.signature_hits);
     }
     //  Wait for main's $TERM unless it already came (after a failure).
     while (!self.terminated) {
