@@ -324,6 +324,28 @@ cc_chain_tx (cc_chain_t *self, const uint8_t *hash, uint64_t *height, uint32_t *
     return 0;
 }
 
+//  --- Status ---------------------------------------------------------------------
+
+void
+cc_chain_status (cc_chain_t *self, const char *service, const char *node,
+                 const uint8_t *member, Certchain__Status *status)
+{
+    uint64_t height = cc_chain_height (self);
+    cc_state_t *state = cc_chain_state (self);
+    certchain__status__init (status);
+    status->service = (char *) service;
+    status->node = (char *) (node ? node : "");
+    status->chain_id = (char *) cc_genesis_chain_id (self->genesis);
+    status->height = height;
+    status->tip_hash = cc_bytes_view (cc_chain_tip_hash (self), CC_HASH_SIZE);
+    status->app_hash = cc_bytes_view (cc_state_app_hash (state), CC_HASH_SIZE);
+    status->genesis_hash = cc_bytes_view (cc_genesis_hash (self->genesis), CC_HASH_SIZE);
+    cc_valset_t *next = cc_state_valset (state, height + 1);
+    status->validators = next ? (uint32_t) cc_valset_size (next) : 0;
+    status->in_set = next && member && cc_valset_contains (next, member);
+    cc_valset_destroy (&next);
+}
+
 //  --- Transaction proofs -----------------------------------------------------------
 
 //  A malloc'd copy of size bytes as a bytes field; false without memory.

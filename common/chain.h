@@ -114,6 +114,15 @@ int
     cc_chain_tx_info (cc_chain_t *self, const uint8_t *hash, Certchain__TxInfo **info_p,
                       cc_reason_t *reason);
 
+//  Fills what every service's GetStatus says of its chain: service and node
+//  names (borrowed), chain id, height, tip and app hashes, genesis hash, the
+//  size of the next validator set and, when member is not NULL, whether that
+//  key is in it. Pointers in status borrow from the chain; the caller adds
+//  its own fields and sends the status before the chain changes.
+void
+    cc_chain_status (cc_chain_t *self, const char *service, const char *node,
+                     const uint8_t *member, Certchain__Status *status);
+
 //  Frees a TxInfo from cc_chain_tx_info; nulls the pointer; safe on NULL.
 void
     cc_chain_tx_info_free (Certchain__TxInfo **info_p);

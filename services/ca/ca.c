@@ -950,25 +950,14 @@ s_on_audit_query (self_t *self, zframe_t *identity, Certchain__JoinMessage *mess
 static void
 s_on_status (self_t *self, zframe_t *identity, uint64_t request_id)
 {
-    cc_state_t *state = cc_chain_state (self->chain);
-    cc_valset_t *next = cc_state_valset (state, s_next_height (self));
-    Certchain__Status status = CERTCHAIN__STATUS__INIT;
-    status.service = (char *) "ca";
-    status.node = self->key_hex;
-    status.chain_id = (char *) self->chain_id;
-    status.height = cc_chain_height (self->chain);
-    status.tip_hash = cc_bytes_view (cc_chain_tip_hash (self->chain), CC_HASH_SIZE);
-    status.app_hash = cc_bytes_view (cc_state_app_hash (state), CC_HASH_SIZE);
-    status.genesis_hash = cc_bytes_view (cc_genesis_hash (self->genesis), CC_HASH_SIZE);
-    status.validators = next ? (uint32_t) cc_valset_size (next) : 0;
-    status.in_set = next && cc_valset_contains (next, cc_keypair_public (self->key));
+    Certchain__Status status;
+    cc_chain_status (self->chain, "ca", self->key_hex, cc_keypair_public (self->key), &status);
     status.mempool = (uint32_t) zlistx_size (self->certifies);
     Certchain__Reply reply = CERTCHAIN__REPLY__INIT;
     reply.id = request_id;
     reply.kind_case = CERTCHAIN__REPLY__KIND_STATUS;
     reply.status = &status;
     cc_rpc_reply (self->join, identity, &reply);
-    cc_valset_destroy (&next);
 }
 
 //  --- The join socket -------------------------------------------------------------------

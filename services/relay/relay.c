@@ -557,25 +557,14 @@ s_get_tx (self_t *self, zframe_t *identity, Certchain__Request *request)
 static void
 s_get_status (self_t *self, zframe_t *identity, Certchain__Request *request)
 {
-    uint64_t height = cc_chain_height (self->chain);
-    cc_state_t *state = cc_chain_state (self->chain);
-    cc_valset_t *next = cc_state_valset (state, height + 1);
-    Certchain__Status status = CERTCHAIN__STATUS__INIT;
-    status.service = (char *) "relay";
-    status.node = (char *) "";
-    status.chain_id = (char *) self->chain_id;
-    status.height = height;
-    status.tip_hash = cc_bytes_view (cc_chain_tip_hash (self->chain), CC_HASH_SIZE);
-    status.app_hash = cc_bytes_view (cc_state_app_hash (state), CC_HASH_SIZE);
-    status.genesis_hash = cc_bytes_view (cc_genesis_hash (self->genesis), CC_HASH_SIZE);
-    status.validators = next ? (uint32_t) cc_valset_size (next) : 0;
+    Certchain__Status status;
+    cc_chain_status (self->chain, "relay", NULL, NULL, &status);
     status.discarded = cc_metrics_sum (self->metrics, "upload.refused.");
     Certchain__Reply reply = CERTCHAIN__REPLY__INIT;
     reply.id = request->id;
     reply.kind_case = CERTCHAIN__REPLY__KIND_STATUS;
     reply.status = &status;
     cc_rpc_reply (self->rpc, identity, &reply);
-    cc_valset_destroy (&next);
 }
 
 //  --- Socket handlers --------------------------------------------------------------

@@ -806,24 +806,13 @@ s_after_own (s_self_t *self, cc_block_t *block)
 static void
 s_reply_status (s_self_t *self, zframe_t *identity, uint64_t id)
 {
-    cc_state_t *state = cc_chain_state (self->chain);
-    uint64_t tip = cc_chain_height (self->chain);
-    cc_valset_t *valset = cc_state_valset (state, tip + 1);
     cc_driver_status_t driver;
     cc_driver_status (self->driver, &driver);
-    Certchain__Status status = CERTCHAIN__STATUS__INIT;
-    status.service = (char *) "validator";
-    status.node = self->node;
-    status.chain_id = (char *) cc_genesis_chain_id (self->genesis);
-    status.height = tip;
-    status.tip_hash = cc_bytes_view (cc_chain_tip_hash (self->chain), CC_HASH_SIZE);
-    status.app_hash = cc_bytes_view (cc_state_app_hash (state), CC_HASH_SIZE);
+    Certchain__Status status;
+    cc_chain_status (self->chain, "validator", self->node, cc_keypair_public (self->key), &status);
     status.round = driver.round;
     status.mempool = (uint32_t) cc_mempool_size (self->mempool);
     status.discarded = cc_metrics_sum (self->metrics, "discard.");
-    status.validators = valset ? (uint32_t) cc_valset_size (valset) : 0;
-    status.in_set = valset && cc_valset_contains (valset, cc_keypair_public (self->key));
-    status.genesis_hash = cc_bytes_view (cc_genesis_hash (self->genesis), CC_HASH_SIZE);
     status.join_state = (char *) (self->stopping ? "stopping"
                                   : cc_candidate_state_name (cc_candidate_state (self->candidate)));
     status.valid_until = cc_candidate_valid_until (self->candidate);
@@ -832,7 +821,6 @@ s_reply_status (s_self_t *self, zframe_t *identity, uint64_t id)
     reply.kind_case = CERTCHAIN__REPLY__KIND_STATUS;
     reply.status = &status;
     cc_rpc_reply (self->admin, identity, &reply);
-    cc_valset_destroy (&valset);
 }
 
 static int

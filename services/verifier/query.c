@@ -38,21 +38,9 @@ static int
 s_status (zsock_t *router, zframe_t *identity, const Certchain__Request *request,
           cc_chain_t *chain, cc_discards_t *discards)
 {
-    cc_state_t *state = cc_chain_state (chain);
-    cc_genesis_t *genesis = cc_chain_genesis (chain);
-    uint64_t height = cc_chain_height (chain);
-    Certchain__Status status = CERTCHAIN__STATUS__INIT;
-    status.service = "verifier";
-    status.node = "";
-    status.chain_id = (char *) cc_genesis_chain_id (genesis);
-    status.height = height;
-    status.tip_hash = cc_bytes_view (cc_chain_tip_hash (chain), CC_HASH_SIZE);
-    status.app_hash = cc_bytes_view (cc_state_app_hash (state), CC_HASH_SIZE);
+    Certchain__Status status;
+    cc_chain_status (chain, "verifier", NULL, NULL, &status);
     status.discarded = cc_discards_count (discards);
-    cc_valset_t *valset = cc_state_valset (state, height + 1);
-    status.validators = valset ? (uint32_t) cc_valset_size (valset) : 0;
-    cc_valset_destroy (&valset);
-    status.genesis_hash = cc_bytes_view (cc_genesis_hash (genesis), CC_HASH_SIZE);
     Certchain__Reply reply = CERTCHAIN__REPLY__INIT;
     reply.kind_case = CERTCHAIN__REPLY__KIND_STATUS;
     reply.status = &status;

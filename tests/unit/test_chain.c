@@ -476,6 +476,28 @@ START_TEST (test_lookups)
         cc_chain_tx_info_free (&info);
         ck_assert_ptr_null (info);
     }
+    //  The status every service reports of its chain.
+    Certchain__Status status;
+    cc_keypair_t *outsider = fixture_keypair (99999);
+    cc_chain_status (node->chain, "test", "node-1", cc_keypair_public (outsider), &status);
+    ck_assert_str_eq (status.service, "test");
+    ck_assert_str_eq (status.node, "node-1");
+    ck_assert_str_eq (status.chain_id, FIXTURE_CHAIN);
+    ck_assert_uint_eq (status.height, 2);
+    ck_assert_mem_eq (status.tip_hash.data, cc_chain_tip_hash (node->chain), CC_HASH_SIZE);
+    ck_assert_mem_eq (status.app_hash.data, cc_state_app_hash (cc_chain_state (node->chain)),
+                      CC_HASH_SIZE);
+    ck_assert_mem_eq (status.genesis_hash.data, cc_genesis_hash (cc_chain_genesis (node->chain)),
+                      CC_HASH_SIZE);
+    cc_valset_t *next = cc_state_valset (cc_chain_state (node->chain), 3);
+    ck_assert_uint_eq (status.validators, cc_valset_size (next));
+    ck_assert (!status.in_set);
+    cc_chain_status (node->chain, "test", NULL, cc_valset_member (next, 0), &status);
+    ck_assert (status.in_set);
+    ck_assert_str_eq (status.node, "");
+    cc_valset_destroy (&next);
+    cc_keypair_destroy (&outsider);
+
     Certchain__TxInfo *none = NULL;
     cc_reason_t reason;
     ck_assert_int_eq (cc_chain_tx_info (node->chain, unknown, &none, &reason), CC_E_NOT_FOUND);
