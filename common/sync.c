@@ -1,26 +1,38 @@
 /*  =========================================================================
     sync - catching up a chain from the relay, and taking blocks off "blk"
 
-    The catch-up is a small state table over one request slot:
+    The catch-up keeps one GetBlocks request in flight and a queue of
+    fetched blocks behind it, so the relay serves the next batch while the
+    blocks of the last one are verified and committed:
 
-      state        event                   action
-      idle         tip < want, not backed  send GetBlocks{tip + 1, batch} -> asking
-                   off
-      asking       Blocks reply (ours)     apply in order; stop at the first
-                                           discard (back off); empty reply:
-                                           judge blocks kept aside (back off
-                                           if still behind) -> idle, and ask
-                                           for the next batch if behind
-      asking       Error or other reply    back off -> idle
-      asking       timeout (tick)          remember the id as abandoned -> idle,
-                                           ask again at once
-      any          reply to abandoned id   apply what extends the tip; consumed
-      any          reply of another id     not ours (false)
+      event                    action
+      behind, nothing in       send GetBlocks{next, batch}, where next is the
+      flight, not backed off,  height after the last block queued (tip + 1
+      queue under its bytes    when none is), so the next request leaves as
+      cap                      soon as a reply is queued
+      Blocks reply (ours)      queue the blocks from next on (copies) for the
+                               opener; empty: judge blocks kept aside; one
+                               that brought nothing: back off if behind
+      Error or other reply     back off
+      timeout (tick)           remember the id as abandoned, ask again
+      reply to an abandoned    queue what extends next (nothing else)
+      id
+      a queued block ready     (cc_sync_work, one block per call) verify and
+                               commit it; a discard or a block that does not
+                               decode empties the queue and backs off
+      reply of another id      not ours (false)
 
-    where want = max (target, lowest kept-aside height - 1) and "backed off"
+    The opener's workers decode the queued blocks and open their
+    transactions (signatures) ahead of cc_sync_work, which only executes
+    and commits, on the caller's thread: one block per call, so a service
+    that calls it from its event loop when cc_sync_fd is readable keeps
+    answering queries while it catches up.
+
+    want = max (target, lowest kept-aside height - 1) and "backed off"
     means now < retry_ms (set timeout_ms ahead after an error, an empty or
     discarded batch, so a relay that keeps serving a bad block is not asked
-    in a tight loop).
+    in a tight loop). A reply that does not start at or below next (the
+    queue was emptied since it was asked) is not contiguous and is dropped.
 
     Blocks kept aside (from "blk", beyond tip + 1) never raise the target:
     they are unverified, and a rogue block claiming a far height must not
@@ -42,6 +54,8 @@
 
 #include "sync.h"
 
+#include "opener.h"
+
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +63,12 @@
 
 //  Abandoned request ids whose late replies are still recognised.
 #define S_ABANDONED 8
+
+//  A request given up on: its id and the height it asked from.
+typedef struct {
+    uint64_t id;                //  0 = free slot
+    uint64_t from;              //  GetBlocks from_height
+} s_abandoned_t;
 
 //  A block from "blk" kept aside until the blocks before it arrive.
 typedef struct {
@@ -63,11 +83,14 @@ struct _cc_sync_t {
     cc_sync_block_fn *on_block;         //  told of each block processed, may be NULL
     void *argument;                     //  passed to on_block
     uint64_t target;                    //  highest height the network is known to have
+    cc_opener_t *opener;                //  queued blocks, opened by its workers (owned)
+    uint64_t queue_end;                 //  height after the last block queued
     uint64_t request_id;                //  GetBlocks in flight, 0 = none
+    uint64_t request_from;              //  the height it asked from
     uint64_t request_serial;            //  requests sent so far, the one in flight included
     uint64_t sent_ms;                   //  when the request in flight was sent
     uint64_t retry_ms;                  //  no new request before this time
-    uint64_t abandoned [S_ABANDONED];   //  ids given up on (0 = free slot)
+    s_abandoned_t abandoned [S_ABANDONED];  //  requests given up on
     size_t abandoned_next;              //  ring position for the next one
     s_kept_t kept [CC_SYNC_MAX_PENDING];    //  blocks kept aside, by height
     size_t kept_count;                  //  entries in use
@@ -115,18 +138,30 @@ s_later (uint64_t now_ms, int64_t started)
     return spent > 0 ? now_ms + (uint64_t) spent : now_ms;
 }
 
-//  Sends GetBlocks from tip + 1 when behind, nothing is in flight and the
-//  back-off is over.
+//  The height the next request asks from: after the last block queued,
+//  or after the tip when the queue is empty (or behind the tip, blocks from
+//  "blk" having overtaken it).
+static uint64_t
+s_next_height (cc_sync_t *self)
+{
+    uint64_t after_tip = cc_chain_height (self->chain) + 1;
+    if (cc_opener_count (self->opener) > 0 && self->queue_end > after_tip)
+        return self->queue_end;
+    return after_tip;
+}
+
+//  Sends GetBlocks from the next height when behind, nothing is in
+//  flight, the queue is under its cap and the back-off is over.
 static void
 s_request (cc_sync_t *self, uint64_t now_ms)
 {
     if (self->request_id != 0 || now_ms < self->retry_ms)
         return;
-    uint64_t tip = cc_chain_height (self->chain);
-    if (tip >= s_want (self))
+    uint64_t from = s_next_height (self);
+    if (from > s_want (self) || cc_opener_bytes (self->opener) >= self->opts.queue_bytes)
         return;
     Certchain__GetBlocks get_blocks = CERTCHAIN__GET_BLOCKS__INIT;
-    get_blocks.from_height = tip + 1;
+    get_blocks.from_height = from;
     get_blocks.max_count = self->opts.batch;
     Certchain__Request request = CERTCHAIN__REQUEST__INIT;
     request.kind_case = CERTCHAIN__REQUEST__KIND_GET_BLOCKS;
@@ -138,25 +173,30 @@ s_request (cc_sync_t *self, uint64_t now_ms)
         return;
     }
     self->request_id = id;
+    self->request_from = from;
     self->request_serial++;
     self->sent_ms = now_ms;
 }
 
-//  Remembers id as abandoned, so its late reply is still recognised.
+//  Remembers the request in flight as abandoned, so its late reply is
+//  still recognised.
 static void
-s_abandon (cc_sync_t *self, uint64_t id)
+s_abandon (cc_sync_t *self)
 {
-    self->abandoned [self->abandoned_next] = id;
+    self->abandoned [self->abandoned_next] = (s_abandoned_t) {self->request_id,
+                                                              self->request_from};
     self->abandoned_next = (self->abandoned_next + 1) % S_ABANDONED;
+    self->request_id = 0;
 }
 
-//  True (and forgets it) if id was abandoned.
+//  True (and forgets it) if id was abandoned; *from gets what it asked.
 static bool
-s_was_abandoned (cc_sync_t *self, uint64_t id)
+s_was_abandoned (cc_sync_t *self, uint64_t id, uint64_t *from)
 {
     for (size_t index = 0; index < S_ABANDONED; index++)
-        if (self->abandoned [index] == id) {
-            self->abandoned [index] = 0;
+        if (self->abandoned [index].id == id) {
+            *from = self->abandoned [index].from;
+            self->abandoned [index].id = 0;
             return true;
         }
     return false;
@@ -164,14 +204,28 @@ s_was_abandoned (cc_sync_t *self, uint64_t id)
 
 //  --- Applying blocks ----------------------------------------------------------
 
-//  Verifies block as the next one and commits it; reports the outcome.
+//  cc_signature_checked_fn for a sync that trusts a quorum commit for the
+//  signatures of a block's transactions.
+static bool
+s_trusted (void *argument, const uint8_t *tx_hash, const uint8_t *signature)
+{
+    (void) argument;
+    (void) tx_hash;
+    (void) signature;
+    return true;
+}
+
+//  Verifies block as the next one (opening its transactions on threads
+//  workers, 1 = inline: all opened already) and commits it; reports the
+//  outcome.
 static int
-s_commit (cc_sync_t *self, cc_block_t *block, cc_reason_t *reason)
+s_commit (cc_sync_t *self, cc_block_t *block, size_t threads, cc_reason_t *reason)
 {
     cc_block_verify_opts_t opts = {
         .require_commit = true,
-        .threads = self->opts.threads,
-        .signature_checked = self->opts.signature_checked,
+        .threads = threads,
+        .signature_checked = self->opts.trust_signatures ? s_trusted
+                                                         : self->opts.signature_checked,
         .signature_argument = self->opts.signature_argument,
     };
     cc_exec_t *exec = NULL;
@@ -265,14 +319,15 @@ s_check_old (cc_sync_t *self, cc_block_t *block, cc_reason_t *reason)
 }
 
 //  Applies one block wherever it stands: at or below the tip it is
-//  checked against the stored block, otherwise verified and committed.
+//  checked against the stored block, otherwise verified (its transactions
+//  opened on threads workers) and committed.
 static int
-s_apply (cc_sync_t *self, cc_block_t *block, cc_reason_t *reason)
+s_apply (cc_sync_t *self, cc_block_t *block, size_t threads, cc_reason_t *reason)
 {
     uint64_t height = cc_block_height (block);
     if (height > 0 && height <= cc_chain_height (self->chain))
         return s_check_old (self, block, reason);
-    return s_commit (self, block, reason);
+    return s_commit (self, block, threads, reason);
 }
 
 //  Keeps block aside (taken), sorted by height; when full, the farthest
@@ -327,22 +382,23 @@ s_apply_kept (cc_sync_t *self)
        &&  cc_block_height (self->kept [0].block) <= cc_chain_height (self->chain) + 1) {
         cc_block_t *block = s_take (self, 0);
         cc_reason_t reason;
-        s_apply (self, block, &reason);
+        s_apply (self, block, self->opts.threads, &reason);
         cc_block_destroy (&block);
     }
 }
 
-//  After an empty reply to request number serial: the relay holds nothing
-//  past the tip, so every block kept aside before that request was sent
-//  and still beyond tip + 1 is not part of the relay's chain.
+//  After an empty reply to request number serial, which asked from from:
+//  the relay holds nothing at or past from, so every block kept aside
+//  before that request was sent, at or past from and beyond tip + 1, is
+//  not part of the relay's chain.
 static void
-s_judge_kept (cc_sync_t *self, uint64_t serial)
+s_judge_kept (cc_sync_t *self, uint64_t serial, uint64_t from)
 {
     uint64_t tip = cc_chain_height (self->chain);
     size_t index = 0;
     while (index < self->kept_count) {
-        if (self->kept [index].serial >= serial
-        ||  cc_block_height (self->kept [index].block) <= tip + 1) {
+        uint64_t height = cc_block_height (self->kept [index].block);
+        if (self->kept [index].serial >= serial || height <= tip + 1 || height < from) {
             index++;
             continue;
         }
@@ -350,39 +406,41 @@ s_judge_kept (cc_sync_t *self, uint64_t serial)
         cc_reason_t reason;
         cc_reason_set (&reason, CC_E_WRONG_HEIGHT,
                        "block %llu is beyond the relay's chain (relay answered up to %llu)",
-                       (unsigned long long) cc_block_height (block), (unsigned long long) tip);
+                       (unsigned long long) cc_block_height (block),
+                       (unsigned long long) from - 1);
         s_report (self, block, reason.code, &reason);
         cc_block_destroy (&block);
     }
 }
 
-//  Applies the blocks of a Blocks reply in order. Returns the number of
-//  blocks in the reply, and in *stopped whether a block was refused (or
-//  did not decode), which ends the batch.
+//  Queues the blocks of a Blocks reply to a request from from that extend
+//  the queue (those below the next height are there already). Returns how
+//  many were queued; 0 for a reply that does not reach the next height.
 static size_t
-s_apply_reply (cc_sync_t *self, const Certchain__Blocks *blocks, bool *stopped)
+s_queue_reply (cc_sync_t *self, const Certchain__Blocks *blocks, uint64_t from)
 {
-    *stopped = false;
-    for (size_t index = 0; index < blocks->n_blocks; index++) {
-        cc_reason_t reason;
-        cc_block_t *block = cc_block_decode (blocks->blocks [index].data,
-                                             blocks->blocks [index].len, &reason);
-        if (!block) {
-            *stopped = true;
-            break;
-        }
-        //  Below the tip: an overlap with blocks already applied.
-        int rc = 0;
-        if (cc_block_height (block) == 0
-        ||  cc_block_height (block) >= cc_chain_height (self->chain))
-            rc = s_apply (self, block, &reason);
-        cc_block_destroy (&block);
-        if (rc != 0) {
-            *stopped = true;
-            break;
-        }
+    uint64_t next = s_next_height (self);
+    if (from > next || next - from >= blocks->n_blocks)
+        return 0;
+    size_t queued = 0;
+    for (size_t index = (size_t) (next - from); index < blocks->n_blocks; index++) {
+        if (cc_opener_push (self->opener, blocks->blocks [index].data,
+                            blocks->blocks [index].len) != 0)
+            break;      //  out of memory: the rest is asked again later
+        queued++;
     }
-    return blocks->n_blocks;
+    if (queued > 0)
+        self->queue_end = next + queued;
+    return queued;
+}
+
+//  Empties the queue and backs off: a queued block was refused, so the
+//  ones after it cannot extend the chain.
+static void
+s_drop_queue (cc_sync_t *self, uint64_t now_ms)
+{
+    cc_opener_clear (self->opener);
+    self->retry_ms = now_ms + self->opts.timeout_ms;
 }
 
 //  --- Life cycle -----------------------------------------------------------------
@@ -406,8 +464,14 @@ cc_sync_new (cc_chain_t *chain, cc_rpc_client_t *relay, const cc_sync_opts_t *op
         self->opts.timeout_ms = CC_SYNC_DEFAULT_TIMEOUT_MS;
     if (self->opts.threads == 0)
         self->opts.threads = CC_SYNC_DEFAULT_THREADS;
+    if (self->opts.queue_bytes == 0)
+        self->opts.queue_bytes = CC_SYNC_QUEUE_BYTES;
     self->on_block = on_block;
     self->argument = argument;
+    self->opener = cc_opener_new (cc_genesis_chain_id (cc_chain_genesis (chain)),
+                                  self->opts.threads, !self->opts.trust_signatures);
+    if (!self->opener)
+        cc_sync_destroy (&self);
     return self;
 }
 
@@ -420,6 +484,7 @@ cc_sync_destroy (cc_sync_t **self_p)
         return;
     for (size_t index = 0; index < self->kept_count; index++)
         cc_block_destroy (&self->kept [index].block);
+    cc_opener_destroy (&self->opener);
     free (self);
     *self_p = NULL;
 }
@@ -441,46 +506,78 @@ cc_sync_on_reply (cc_sync_t *self, Certchain__Reply *reply, uint64_t now_ms)
     assert (self);
     if (!reply || reply->id == 0)
         return false;
-    bool stopped = false;
+    bool blocks = reply->kind_case == CERTCHAIN__REPLY__KIND_BLOCKS && reply->blocks;
     if (reply->id != self->request_id) {
-        if (!s_was_abandoned (self, reply->id))
+        uint64_t from = 0;
+        if (!s_was_abandoned (self, reply->id, &from))
             return false;
-        //  A late answer: its blocks are as good as any, use what extends
-        //  the tip, and leave the request in flight alone.
-        int64_t started = zclock_mono ();
-        if (reply->kind_case == CERTCHAIN__REPLY__KIND_BLOCKS && reply->blocks)
-            s_apply_reply (self, reply->blocks, &stopped);
-        s_apply_kept (self);
-        s_request (self, s_later (now_ms, started));
+        //  A late answer: its blocks are as good as any, queue what extends
+        //  the queue, and leave the request in flight alone.
+        if (blocks)
+            s_queue_reply (self, reply->blocks, from);
+        s_request (self, now_ms);
         return true;
     }
-    int64_t started = zclock_mono ();
     uint64_t serial = self->request_serial;
-    uint64_t tip = cc_chain_height (self->chain);
+    uint64_t from = self->request_from;
     self->request_id = 0;
-    if (reply->kind_case == CERTCHAIN__REPLY__KIND_BLOCKS && reply->blocks) {
-        size_t count = s_apply_reply (self, reply->blocks, &stopped);
-        s_apply_kept (self);
+    if (blocks) {
+        size_t queued = s_queue_reply (self, reply->blocks, from);
         //  A short reply may only be the relay's size cap: ask on at once.
-        //  An empty one says the relay has nothing past the tip; one that
+        //  An empty one says the relay has nothing from there on; one that
         //  brought nothing new is no reason to ask again at once either.
-        if (!stopped && cc_chain_height (self->chain) == tip) {
-            if (count == 0)
-                s_judge_kept (self, serial);
-            if (cc_chain_height (self->chain) < s_want (self))
+        if (queued == 0) {
+            if (reply->blocks->n_blocks == 0)
+                s_judge_kept (self, serial, from);
+            if (s_next_height (self) <= s_want (self))
                 self->retry_ms = now_ms + self->opts.timeout_ms;
         }
-        if (stopped)
-            self->retry_ms = now_ms + self->opts.timeout_ms;
     }
     else {
         //  An Error (or a reply of the wrong kind): the relay may not have
-        //  the blocks yet; NOT_FOUND says it has nothing past our tip.
+        //  the blocks yet; NOT_FOUND says it has nothing from there on.
         if (reply->kind_case == CERTCHAIN__REPLY__KIND_ERROR && reply->error
         &&  -reply->error->code == CC_E_NOT_FOUND)
-            s_judge_kept (self, serial);
+            s_judge_kept (self, serial, from);
         self->retry_ms = now_ms + self->opts.timeout_ms;
     }
+    s_request (self, now_ms);
+    return true;
+}
+
+int
+cc_sync_fd (cc_sync_t *self)
+{
+    assert (self);
+    return cc_opener_fd (self->opener);
+}
+
+bool
+cc_sync_work (cc_sync_t *self, uint64_t now_ms)
+{
+    assert (self);
+    cc_opener_acknowledge (self->opener);
+    if (!cc_opener_ready (self->opener))
+        return false;
+    int64_t started = zclock_mono ();
+    cc_reason_t reason;
+    cc_reason_clear (&reason);
+    cc_block_t *block = cc_opener_pop (self->opener, &reason);
+    int rc = 0;
+    if (block) {
+        //  Its transactions are open: verification runs inline.
+        rc = s_apply (self, block, 1, &reason);
+        cc_block_destroy (&block);
+    }
+    else
+        rc = reason.code ? reason.code : CC_E_MALFORMED;
+    if (rc == 0)
+        s_apply_kept (self);
+    else
+        s_drop_queue (self, now_ms);
+    //  One block per call: come back on the next turn for the next one.
+    if (cc_opener_ready (self->opener))
+        cc_opener_rearm (self->opener);
     s_request (self, s_later (now_ms, started));
     return true;
 }
@@ -492,8 +589,7 @@ cc_sync_tick (cc_sync_t *self, uint64_t now_ms)
     if (self->request_id != 0) {
         if (now_ms - self->sent_ms < self->opts.timeout_ms)
             return;
-        s_abandon (self, self->request_id);
-        self->request_id = 0;
+        s_abandon (self);
     }
     s_request (self, now_ms);
 }
@@ -534,7 +630,7 @@ cc_sync_offer (cc_sync_t *self, const uint8_t *data, size_t size, uint64_t now_m
         return 0;
     }
     int64_t started = zclock_mono ();
-    int rc = s_apply (self, block, reason);
+    int rc = s_apply (self, block, self->opts.threads, reason);
     cc_block_destroy (&block);
     if (rc == 0)
         s_apply_kept (self);

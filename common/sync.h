@@ -1,38 +1,42 @@
 /*  =========================================================================
     sync - catching up a chain from the relay, and taking blocks off "blk"
 
-    A process that stores the chain (verifier, validator) is either at the
-    network's tip or behind it. cc_sync_t brings it up: once told the height
-    the network has reached (cc_sync_target, from a GetStatus reply or from a
-    block seen on "blk"), it asks the relay for GetBlocks{from = tip + 1,
+    A process that stores the chain (verifier, validator, CA) is either at
+    the network's tip or behind it. cc_sync_t brings it up: once told the
+    height the network has reached (cc_sync_target, from a GetStatus reply
+    or from a block seen on "blk"), it asks the relay for GetBlocks{from,
     max_count = batch} through the service's own DEALER (cc_rpc_client_t,
-    borrowed), and offers every block of the reply, in order, to the chain:
-    cc_chain_verify (the patent's rule, with the block's own quorum commit
-    required, signatures checked on worker threads) then cc_chain_commit with
-    the finished exec, so nothing is executed twice. Each block's outcome goes
-    to the service's on_block callback: verdict 0 = committed, else the block
-    was discarded with that verdict, and the batch stops there (nothing past
-    a discarded block can extend the chain). While still behind, the next
-    batch is asked at once; a request that gets no reply within timeout_ms is
-    asked again by cc_sync_tick.
+    borrowed) and queues the reply's blocks. The opener's workers (common/
+    opener.h) decode them and open their transactions (the signature checks)
+    ahead; cc_sync_work, called by the service when cc_sync_fd is readable,
+    takes the oldest ready block and gives it to the chain: cc_chain_verify
+    (the patent's rule, with the block's own quorum commit required) then
+    cc_chain_commit with the finished exec, so nothing is executed twice.
+    Each block's outcome goes to the service's on_block callback: verdict 0
+    = committed, else the block was discarded with that verdict, and the
+    queue is emptied (nothing past a discarded block can extend the chain).
+    A request that gets no reply within timeout_ms is asked again by
+    cc_sync_tick.
 
     Blocks also arrive one by one on the "blk" topic (cc_sync_offer): the
     next block is verified and committed at once; a block at or below the tip
     is a repeat (same hash: 0, quietly) or a conflict (another hash: CONFLICT,
     discarded and reported); a block further ahead means this process missed
-    some, so it is kept aside in a small bounded set and a fetch from tip + 1
-    starts; once the gap is filled the kept blocks are applied in order.
+    some, so it is kept aside in a small bounded set and a fetch starts; once
+    the gap is filled the kept blocks are applied in order.
 
     The service owns the DEALER and polls its socket; it hands every reply to
     cc_sync_on_reply first, which returns false for replies that are not
     sync's (matched by request id), so those stay the service's own.
 
-    DESIGN: one request in flight at a time. GetBlocks replies are large and
-    verification is the bottleneck, so pipelining more requests would only
-    buffer blocks in memory; asking for the next batch as soon as a reply is
-    consumed keeps the relay busy while the chain is far behind. A reply to
-    a request that timed out (and was asked again) is ignored by id, and its
-    blocks arrive again with the newer request.
+    DESIGN: no lock-step on the way. One request is in flight, asked as soon
+    as the previous reply is queued, from the height after the last block
+    queued; only when CC_SYNC_QUEUE_BYTES of blocks wait does sync stop
+    asking, so memory stays bounded while the relay, the workers' signature
+    checks and the caller's execution and commits all run at once. One
+    block per cc_sync_work call keeps the service's event loop answering
+    queries between blocks. A reply to a request that timed out (and was
+    asked again) still queues what extends the queue.
 
     Ownership: the sync borrows the chain and the client, which must outlive
     it; blocks handed to on_block are borrowed for the call only.
@@ -56,16 +60,25 @@ typedef struct _cc_sync_t cc_sync_t;
 //  wall clock, the same one on every call): sync only compares them.
 
 //  Defaults for the fields of cc_sync_opts_t left at 0.
-#define CC_SYNC_DEFAULT_BATCH 100
+#define CC_SYNC_DEFAULT_BATCH 20
 #define CC_SYNC_DEFAULT_TIMEOUT_MS 3000
 #define CC_SYNC_DEFAULT_THREADS 2
 //  Most blocks kept aside from "blk" while a gap is being filled.
 #define CC_SYNC_MAX_PENDING 256
+//  No request ahead once this many bytes of fetched blocks wait in the
+//  queue: enough work to hide a round trip to the relay, while the decoded
+//  blocks (a few times their bytes) stay well inside a service's memory.
+#define CC_SYNC_QUEUE_BYTES (8 * 1024 * 1024)
 
 typedef struct {
     uint32_t batch;              //  blocks per GetBlocks request (default 100)
     uint32_t timeout_ms;         //  re-ask after this long without a reply (default 3000)
-    size_t threads;              //  signature-check threads for cc_block_verify (default 2)
+    size_t queue_bytes;          //  no request ahead past this many bytes queued
+                                 //  (default CC_SYNC_QUEUE_BYTES)
+    size_t threads;              //  workers opening fetched blocks, and threads of
+                                 //  cc_block_verify for blocks from "blk" (default 2)
+    bool trust_signatures;       //  a quorum commit vouches for the signatures of a
+                                 //  block's txs: none is checked (a CA's view)
     cc_signature_checked_fn *signature_checked;  //  optional cache (see block.h)
     void *signature_argument;    //  passed to signature_checked
 } cc_sync_opts_t;
@@ -100,10 +113,24 @@ void
 
 //  Hands a reply from the DEALER to sync. True if it answers sync's request
 //  in flight (or an earlier one sync gave up on): consumed, its blocks
-//  verified and committed in order, the next batch asked when still
-//  behind. False: not sync's, the caller keeps it. Never frees the reply.
+//  queued (copied) for cc_sync_work, the next batch asked at once when
+//  still behind and the queue is under CC_SYNC_QUEUE_BYTES. False: not
+//  sync's, the caller keeps it. Never frees the reply.
 bool
     cc_sync_on_reply (cc_sync_t *self, Certchain__Reply *reply, uint64_t now_ms);
+
+//  A descriptor that becomes readable when a queued block is ready for
+//  cc_sync_work (poll it for input, e.g. with zloop_poller).
+int
+    cc_sync_fd (cc_sync_t *self);
+
+//  Verifies and commits the oldest queued block if the workers have opened
+//  it (on_block told); never waits. A discard (or a block that does not
+//  decode) empties the queue and backs off. One block per call: when the
+//  next is ready too, the descriptor is readable again. True if a block
+//  was taken.
+bool
+    cc_sync_work (cc_sync_t *self, uint64_t now_ms);
 
 //  Asks again when the request in flight had no reply for timeout_ms (or
 //  when behind with nothing in flight, e.g. after a failed send).

@@ -54,7 +54,7 @@
       s_chain_advanced like any other. The chain view (its own store)
       and the producer's chain are kept apart on purpose.
     - The chain view trusts transaction signatures inside a block that
-      carries a quorum commit (s_trust_signature), as the relay does.
+      carries a quorum commit (sync's trust_signatures), as the relay does.
     =========================================================================
 */
 
@@ -1085,20 +1085,6 @@ s_chain_advanced (self_t *self, cc_block_t *block)
     }
 }
 
-//  cc_signature_checked_fn for the chain view: every transaction signature
-//  counts as checked. Sync verifies each block with require_commit, so a
-//  block is taken only under the precommits of a quorum of V(h) (those n
-//  signatures are checked), and every member checked every tx signature
-//  before it precommitted. The chain's budget is one check per tx per
-//  consensus member plus the verifier's; the CA (like the relay) would
-//  only add a check nobody relies on. A producing CA's engine checks them
-//  anyway, as the member it is.
-static bool
-s_trust_signature (void *argument, const uint8_t *tx_hash, const uint8_t *signature)
-{
-    return true;
-}
-
 static void
 s_on_block (void *argument, cc_block_t *block, int verdict, const cc_reason_t *reason)
 {
@@ -1121,6 +1107,17 @@ s_ask_status (self_t *self, uint64_t now)
     request.get_status = &get;
     cc_rpc_client_send (self->relay, &request);
     self->last_status_ms = now;
+}
+
+//  A fetched block is ready: verify and commit it (one per loop turn).
+static int
+s_on_sync_ready (zloop_t *loop, zmq_pollitem_t *item, void *argument)
+{
+    (void) loop;
+    (void) item;
+    self_t *self = (self_t *) argument;
+    cc_sync_work (self->sync, cc_service_now_ms ());
+    return 0;
 }
 
 static int
@@ -1441,10 +1438,15 @@ s_self_new (zsock_t *pipe, cc_ca_args_t *args, int *exit_code)
         return NULL;
     }
     zsock_set_subscribe (self->sub, CC_TOPIC_BLOCK);
-    //  Trust tx signatures under a quorum commit (see s_trust_signature).
+    //  Tx signatures are trusted under a quorum commit: the chain view
+    //  takes a block only under the precommits of a quorum
+    //  of V(h) (those signatures are checked), and every member checked
+    //  every tx signature before it precommitted. The chain's budget is
+    //  one check per tx per consensus member plus the verifier's; the CA
+    //  (like the relay) would only add a check nobody relies on. A
+    //  producing CA's engine checks them anyway, as the member it is.
     cc_sync_opts_t sync_opts = {
-        .signature_checked = s_trust_signature,
-        .signature_argument = NULL,
+        .trust_signatures = true,
     };
     self->sync = cc_sync_new (self->chain, self->relay, &sync_opts, s_on_block, self);
     size_t workers = (size_t) cc_service_u64 (self->config, "ca/workers", 2);
@@ -1487,6 +1489,8 @@ cc_ca_actor (zsock_t *pipe, void *args)
     zloop_reader (self->loop, self->join, s_on_join, self);
     zloop_reader (self->loop, cc_rpc_client_socket (self->relay), s_on_relay, self);
     zloop_reader (self->loop, self->sub, s_on_sub, self);
+    zmq_pollitem_t sync_ready = {NULL, cc_sync_fd (self->sync), ZMQ_POLLIN, 0};
+    zloop_poller (self->loop, &sync_ready, s_on_sync_ready, self);
     zloop_timer (self->loop, S_TICK_MS, 0, s_on_tick, self);
     //  Learn the network's height, and resend what is pending.
     uint64_t now = cc_service_now_ms ();

@@ -646,6 +646,18 @@ s_on_upload_reply (s_self_t *self, s_upload_t *upload, Certchain__Reply *reply)
     s_backfill_pump (self);
 }
 
+//  A fetched block is ready: verify and commit it (one per loop turn).
+static int
+s_on_sync_ready (zloop_t *loop, zmq_pollitem_t *item, void *argument)
+{
+    (void) loop;
+    (void) item;
+    s_self_t *self = (s_self_t *) argument;
+    if (cc_sync_work (self->sync, (uint64_t) zclock_time ()))
+        s_update_hold (self);
+    return 0;
+}
+
 static int
 s_on_relay (zloop_t *loop, zsock_t *socket, void *argument)
 {
@@ -1068,10 +1080,12 @@ s_setup (s_self_t *self)
         cc_log_error (self->log, "cannot start the worker threads");
         return CC_EXIT_FAILURE;
     }
+    zmq_pollitem_t sync_ready = {NULL, cc_sync_fd (self->sync), ZMQ_POLLIN, 0};
     if (zloop_reader (self->loop, self->pipe, s_on_pipe, self) != 0
         || zloop_reader (self->loop, self->sub, s_on_sub, self) != 0
         || zloop_reader (self->loop, cc_rpc_client_socket (self->relay), s_on_relay, self) != 0
         || zloop_reader (self->loop, self->admin, s_on_admin, self) != 0
+        || zloop_poller (self->loop, &sync_ready, s_on_sync_ready, self) != 0
         || zloop_timer (self->loop, 1000, 0, s_on_tick, self) < 0)
         return CC_EXIT_FAILURE;
     //  A bad message must not stop the loop.

@@ -2,7 +2,9 @@
     verifier - certchain-verifier: verifies every block, stores or discards
 
     One actor, one zloop. Readers: the pipe ($TERM), the query ROUTER, the
-    SUB on "blk" and the DEALER to the relay; timers: a tick every 100 ms
+    SUB on "blk" and the DEALER to the relay; a poller on sync's descriptor
+    (a fetched block is ready: one block verified and committed per turn,
+    so queries are answered while catching up); timers: a tick every 100 ms
     (sync retries, the relay status refresh) and the metrics event every
     second. Replies on the DEALER go to cc_sync_on_reply first; what sync
     does not claim is the answer to our own GetStatus.
@@ -69,8 +71,8 @@ cc_verifier_define (cc_config_t *config)
     cc_config_define (config, "verifier/query", CC_VERIFIER_QUERY_DEFAULT, "query",
                       "endpoint the query ROUTER binds to");
     cc_config_define (config, "verifier/threads", "2", "threads",
-                      "signature-check threads per block (1 = on the loop)");
-    cc_config_define (config, "verifier/batch", "100", "batch",
+                      "threads opening fetched blocks and checking signatures");
+    cc_config_define (config, "verifier/batch", "20", "batch",
                       "blocks asked per GetBlocks while catching up");
     cc_config_define (config, "relay/pub", CC_VERIFIER_RELAY_PUB_DEFAULT, "relay-pub",
                       "the relay's XPUB endpoint (blocks on topic blk)");
@@ -299,6 +301,18 @@ s_on_relay (zloop_t *loop, zsock_t *dealer, void *argument)
     return 0;
 }
 
+//  A fetched block is ready: verify and commit it (one per call, so
+//  queries are answered between blocks while catching up).
+static int
+s_on_sync_ready (zloop_t *loop, zmq_pollitem_t *item, void *argument)
+{
+    (void) loop;
+    (void) item;
+    s_verifier_t *self = (s_verifier_t *) argument;
+    cc_sync_work (self->sync, (uint64_t) zclock_mono ());
+    return 0;
+}
+
 static int
 s_on_tick (zloop_t *loop, int timer_id, void *argument)
 {
@@ -422,7 +436,7 @@ s_verifier_open (s_verifier_t *self)
     //  again later.
     zsock_set_sndtimeo (cc_rpc_client_socket (self->relay), 0);
     cc_sync_opts_t opts = {
-        .batch = (uint32_t) cc_service_u64 (self->config, "verifier/batch", 100),
+        .batch = (uint32_t) cc_service_u64 (self->config, "verifier/batch", 20),
         .threads = (size_t) cc_service_u64 (self->config, "verifier/threads", 2),
     };
     self->sync = cc_sync_new (self->chain, self->relay, &opts, s_on_block, self);
@@ -456,6 +470,8 @@ cc_verifier_actor (zsock_t *pipe, void *args)
     zloop_reader (self->loop, self->query, s_on_query, self);
     zloop_reader (self->loop, self->sub, s_on_sub, self);
     zloop_reader (self->loop, cc_rpc_client_socket (self->relay), s_on_relay, self);
+    zmq_pollitem_t sync_ready = {NULL, cc_sync_fd (self->sync), ZMQ_POLLIN, 0};
+    zloop_poller (self->loop, &sync_ready, s_on_sync_ready, self);
     zloop_timer (self->loop, S_TICK_MS, 0, s_on_tick, self);
     zloop_timer (self->loop, S_METRICS_MS, 0, s_on_metrics, self);
     cc_log_info (self->log, "started: chain %s at height %llu, query on %s, relay %s, "
