@@ -3,9 +3,10 @@
 
     Every ZeroMQ message of CertChain is two frames: [type or topic][protobuf].
     Request/reply uses type "req" (a Request) and "rep" (a Reply); pub/sub
-    uses the topics "tx" (Signed transaction), "cns" (ConsensusMessage),
-    "blk" (a committed Block) and "evt" (MetricsEvent); the join protocol
-    uses "join" (JoinMessage). Every request carries an id and every reply
+    uses the topics "tx" (Signed transaction), "txb" (TxBatch: the relay
+    publishes submitted transactions this way, many to a message), "cns"
+    (ConsensusMessage), "blk" (a committed Block) and "evt" (MetricsEvent);
+    the join protocol uses "join" (JoinMessage). Every request carries an id and every reply
     echoes it with either its result or Error{code, message, name}.
 
     Servers own a ROUTER; cc_rpc_recv reads one request, answers malformed,
@@ -35,6 +36,7 @@
 #define CC_FRAME_REPLY "rep"
 #define CC_FRAME_JOIN "join"
 #define CC_TOPIC_TX "tx"
+#define CC_TOPIC_TX_BATCH "txb"
 #define CC_TOPIC_CONSENSUS "cns"
 #define CC_TOPIC_BLOCK "blk"
 #define CC_TOPIC_EVENT "evt"

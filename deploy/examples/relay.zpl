@@ -11,7 +11,8 @@ genesis
 relay
     #  ROUTER: SubmitTx, UploadBlock, GetBlocks, GetBlock, GetTx, GetStatus
     rpc = "tcp://127.0.0.1:7101"
-    #  XPUB: topics tx, cns, blk, evt (services, certchain-tap)
+    #  XPUB: topics txb (submitted txs, batched), tx, cns, blk, evt
+    #  (services, certchain-tap)
     pub = "tcp://127.0.0.1:7102"
     #  XSUB: gossip in (consensus messages, metrics events)
     gossip = "tcp://127.0.0.1:7103"

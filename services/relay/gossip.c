@@ -148,6 +148,40 @@ s_check_tx (const char *chain_id, const uint8_t *payload, size_t size, cc_reason
     return rc;
 }
 
+//  Every transaction of a TxBatch must pass s_check_tx's rules; the batch
+//  is decoded once and each envelope checked in place.
+static int
+s_check_tx_batch (const char *chain_id, const uint8_t *payload, size_t size, size_t max_size,
+                  cc_reason_t *reason)
+{
+    size_t limit = max_size < CC_GOSSIP_BATCH_MAX_SIZE ? max_size : CC_GOSSIP_BATCH_MAX_SIZE;
+    int code = 0;
+    Certchain__TxBatch *batch = (Certchain__TxBatch *) cc_codec_unpack (
+        &certchain__tx_batch__descriptor, payload, size, limit, &code);
+    if (!batch)
+        return cc_reason_set (reason, code, "transaction batch: %s", cc_error_message (code));
+    int rc = 0;
+    if (batch->n_txs == 0)
+        rc = cc_reason_set (reason, CC_E_MALFORMED, "transaction batch: no transactions");
+    else
+    if (batch->n_txs > CC_GOSSIP_BATCH_MAX_TXS)
+        rc = cc_reason_set (reason, CC_E_OVERSIZE,
+                            "transaction batch: %zu transactions, at most %d", batch->n_txs,
+                            CC_GOSSIP_BATCH_MAX_TXS);
+    for (size_t index = 0; rc == 0 && index < batch->n_txs; index++) {
+        cc_reason_t why;
+        cc_reason_clear (&why);
+        cc_tx_t *tx = cc_tx_from_envelope (batch->txs [index], &why);
+        int result = tx ? cc_tx_open (tx, chain_id, true, &why) : why.code;
+        if (result != 0)
+            rc = cc_reason_set (reason, result, "transaction %zu of %zu: %s", index + 1,
+                                batch->n_txs, cc_reason_text (&why));
+        cc_tx_destroy (&tx);
+    }
+    cc_codec_free ((ProtobufCMessage **) &batch);
+    return rc;
+}
+
 static int
 s_check_event (const uint8_t *payload, size_t size, cc_reason_t *reason)
 {
@@ -170,6 +204,8 @@ cc_gossip_check (const char *chain_id, const uint8_t *topic, size_t topic_size,
         return s_check_consensus (payload, size, max_size, reason);
     if (s_topic_is (topic, topic_size, CC_TOPIC_TX))
         return s_check_tx (chain_id, payload, size, reason);
+    if (s_topic_is (topic, topic_size, CC_TOPIC_TX_BATCH))
+        return s_check_tx_batch (chain_id, payload, size, max_size, reason);
     if (s_topic_is (topic, topic_size, CC_TOPIC_EVENT))
         return s_check_event (payload, size, reason);
     return cc_reason_set (reason, CC_E_UNSUPPORTED, "topic of %zu bytes not relayed", topic_size);

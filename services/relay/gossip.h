@@ -16,6 +16,11 @@
       "tx"   a Signed transaction that decodes (cc_tx_decode) and whose
              body passes the stateless checks (cc_tx_open) without its
              signature: validators' mempools verify signatures;
+      "txb"  a TxBatch (what the relay itself publishes for submitted
+             transactions): at most CC_GOSSIP_BATCH_MAX_SIZE bytes and
+             CC_GOSSIP_BATCH_MAX_TXS transactions, at least one, each
+             passing the "tx" checks; one bad transaction refuses the
+             whole batch (nothing of it is forwarded);
       "evt"  a MetricsEvent that decodes;
     anything else, "blk" included (blocks enter through UploadBlock only),
     is refused with UNSUPPORTED.
@@ -35,6 +40,10 @@
 
 //  Largest MetricsEvent accepted from gossip.
 #define CC_GOSSIP_EVENT_MAX_SIZE (256 * 1024)
+//  Largest TxBatch accepted from gossip, in bytes and in transactions. The
+//  relay's own "txb" publications stay within both.
+#define CC_GOSSIP_BATCH_MAX_SIZE (4 * 1024 * 1024)
+#define CC_GOSSIP_BATCH_MAX_TXS 10000
 
 //  Checks one gossip message: topic (topic_size bytes, not terminated) and
 //  payload. max_size bounds a consensus message (the relay's message size

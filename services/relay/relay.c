@@ -2,8 +2,8 @@
     relay - certchain-relay, the "mainnet": stores the chain, relays gossip
 
     One czmq actor owns everything: the chain (its RocksDB shard), the
-    three bound sockets, the metrics and two recent sets for dedupe, all
-    driven by one zloop. Start-up is the only place that can fail; after
+    three bound sockets, the metrics, two recent sets for dedupe and the
+    memory of recently committed transactions, all driven by one zloop. Start-up is the only place that can fail; after
     it every outside input gets an Error reply or a counted drop, never an
     end of the loop.
 
@@ -17,17 +17,56 @@
     H(tx hash || signature), not by the hash alone: the relay does not
     verify signatures, so a copy of someone's body with a forged signature
     must not keep the genuine transaction out; committed transactions are
-    refused by hash, from the chain's index.
+    refused by hash.
+
+    DESIGN, refusing committed transactions without a read per tx: the
+    answer must stay exact ("already committed at height H"), so each
+    submitted tx is decided by the first of three tests that applies:
+      1. the committed memory (committed.h): the hashes of the last
+         relay/committed_txs transactions of the blocks this relay
+         stored, with their heights, filled in s_store_block. A hit is
+         refused at once with its height; this is every client resending
+         a transaction that has just been committed.
+      2. the signer's nonce: a committed tx has set its signer's account
+         nonce to its own nonce, and nonces only grow, so a tx whose nonce
+         is above its signer's committed nonce cannot be in any committed
+         block. This is every fresh transaction, the common case; the
+         account comes from the state's cache of committed accounts
+         (filled by every block it commits), so a busy signer costs no
+         store read at all.
+      3. otherwise (a nonce already used, and a hash too old for the
+         memory or never committed: a stale resubmission or a replay) the
+         chain's tx index decides, as before; counted as "tx_index.reads".
+    The memory is bounded (about 48 bytes a tx, reserved but untouched
+    until used) and starts empty: after a restart, test 3 answers for the
+    blocks stored before it.
+
+    DESIGN, publishing submitted transactions: accepted txs are appended,
+    as they are accepted, to one TxBatch being built (its wire bytes: each
+    envelope packed once, straight into the buffer), and the batch goes
+    out on "txb" as one message at the end of each pass over the rpc
+    socket, or earlier when it reaches S_BATCH_MAX_SIZE bytes or
+    CC_GOSSIP_BATCH_MAX_TXS transactions, and before anything else is
+    published (so a block never overtakes the txs accepted before it).
+    Subscribers pay the per-message cost (and the relay one send and one
+    wake-up per subscriber) once per batch instead of once per tx. The
+    batch is not remembered in the gossip dedupe set: hashing its bytes
+    would cost another pass over every tx, and a node echoing it back is
+    merely forwarded once more (its copy is then remembered like any
+    gossip), while every mempool downstream dedupes each tx anyway.
+    Outside s_on_rpc the batch is always empty.
     =========================================================================
 */
 
 #include "relay.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <string.h>
 
 #include "block.h"
 #include "chain.h"
+#include "committed.h"
 #include "genesis.h"
 #include "gossip.h"
 #include "metrics.h"
@@ -45,6 +84,16 @@
 #define S_BURST 256
 //  Metrics event period.
 #define S_TICK_MS 1000
+//  Bounds of relay/committed_txs (about 48 bytes each: 4 Mi is ~200 MiB).
+#define S_MIN_COMMITTED 1
+#define S_MAX_COMMITTED (4 * 1024 * 1024)
+//  A "txb" publication leaves before it would grow past this many bytes,
+//  far below every subscriber's message size limit.
+#define S_BATCH_MAX_SIZE (1024 * 1024)
+//  Tag of TxBatch field 1 (txs): field number 1, length-delimited.
+#define S_BATCH_TAG 0x0a
+//  Longest varint of a length.
+#define S_VARINT_MAX 10
 
 typedef struct {
     zsock_t *pipe;              //  actor pipe to main
@@ -59,6 +108,11 @@ typedef struct {
     cc_metrics_t *metrics;      //  counters and the evt event
     cc_seen_t *gossip_seen;     //  H(topic || payload) of recent gossip and publications
     cc_seen_t *tx_seen;         //  H(tx hash || signature) of recent submissions
+    cc_committed_t *committed;  //  tx hash -> height, for recently committed txs
+    uint8_t *batch;             //  TxBatch wire bytes of accepted txs not yet published
+    size_t batch_size;          //  bytes of it in use
+    size_t batch_capacity;      //  bytes allocated
+    size_t batch_count;         //  transactions in it
     size_t max_message_size;    //  relay/max_message_kb in bytes
     bool unsafe_skip_checks;    //  test only: publish uploads unverified
 } self_t;
@@ -78,6 +132,9 @@ cc_relay_define (cc_config_t *config)
                       "TEST ONLY: 1 publishes uploaded blocks without verifying or storing them");
     cc_config_define (config, "relay/max_message_kb", "16384", "max-message-kb",
                       "largest message accepted on any socket, in KiB");
+    cc_config_define (config, "relay/committed_txs", "262144", "committed-txs",
+                      "hashes of recently committed transactions kept in memory to refuse "
+                      "resubmissions without a store read (about 48 bytes each)");
     cc_service_define_common (config, "./relay-data");
 }
 
@@ -106,6 +163,14 @@ cc_relay_check (cc_config_t *config, cc_reason_t *reason)
         return cc_reason_set (reason, CC_E_CONFIG,
                               "relay/max_message_kb: expected %d to %d, got %" PRIu64,
                               S_MIN_MESSAGE_KB, S_MAX_MESSAGE_KB, kb);
+    uint64_t committed = 0;
+    rc = cc_config_get_u64 (config, "relay/committed_txs", &committed, reason);
+    if (rc != 0)
+        return rc;
+    if (committed < S_MIN_COMMITTED || committed > S_MAX_COMMITTED)
+        return cc_reason_set (reason, CC_E_CONFIG,
+                              "relay/committed_txs: expected %d to %d, got %" PRIu64,
+                              S_MIN_COMMITTED, S_MAX_COMMITTED, committed);
     const char *store = cc_config_get (config, "store/path");
     if (!store || !*store)
         return cc_reason_set (reason, CC_E_CONFIG, "store/path: a directory is required");
@@ -171,11 +236,31 @@ s_reply_ok (self_t *self, zframe_t *identity, uint64_t id)
     cc_rpc_reply (self->rpc, identity, &reply);
 }
 
+//  --- Publishing -----------------------------------------------------------------------
+
+//  Publishes the transactions accepted since the last call as one TxBatch
+//  on "txb" (see DESIGN), if there are any.
+static void
+s_flush_txs (self_t *self)
+{
+    if (self->batch_count == 0)
+        return;
+    if (cc_rpc_send_bytes (self->pub, NULL, CC_TOPIC_TX_BATCH, self->batch,
+                           self->batch_size) == 0)
+        cc_metrics_add (self->metrics, "published.batches", 1);
+    else
+        cc_metrics_add (self->metrics, "error.publish", 1);
+    self->batch_size = 0;
+    self->batch_count = 0;
+}
+
 //  Publishes [topic][data] on pub and remembers it, so that the same bytes
 //  coming back through gossip (a node echoing what it heard) stop here.
+//  Transactions accepted before go out first.
 static void
 s_publish (self_t *self, const char *topic, const uint8_t *data, size_t size)
 {
+    s_flush_txs (self);
     uint8_t key [CC_HASH_SIZE];
     cc_hash2 (topic, strlen (topic), data, size, key);
     cc_seen_insert (self->gossip_seen, key);
@@ -183,11 +268,81 @@ s_publish (self_t *self, const char *topic, const uint8_t *data, size_t size)
         cc_metrics_add (self->metrics, "error.publish", 1);
 }
 
+//  Writes value as a protobuf varint at cursor; returns the bytes written.
+static size_t
+s_varint_put (uint8_t *cursor, uint64_t value)
+{
+    size_t written = 0;
+    while (value >= 0x80) {
+        cursor [written++] = (uint8_t) (value | 0x80);
+        value >>= 7;
+    }
+    cursor [written++] = (uint8_t) value;
+    return written;
+}
+
+//  Appends tx to the batch being built, as TxBatch field 1: the envelope is
+//  packed once, straight into the batch bytes. 0 or NOMEM.
+static int
+s_batch_add (self_t *self, cc_tx_t *tx, cc_reason_t *reason)
+{
+    size_t size = cc_tx_size (tx);
+    size_t need = 1 + S_VARINT_MAX + size;
+    if (self->batch_count > 0
+        && (self->batch_size + need > S_BATCH_MAX_SIZE
+            || self->batch_count >= CC_GOSSIP_BATCH_MAX_TXS))
+        s_flush_txs (self);
+    if (self->batch_size + need > self->batch_capacity) {
+        size_t capacity = self->batch_capacity ? 2 * self->batch_capacity : 64 * 1024;
+        while (capacity < self->batch_size + need)
+            capacity *= 2;
+        uint8_t *grown = (uint8_t *) realloc (self->batch, capacity);
+        if (!grown)
+            return cc_reason_set (reason, CC_E_NOMEM, "out of memory for the publication");
+        self->batch = grown;
+        self->batch_capacity = capacity;
+    }
+    uint8_t *cursor = self->batch + self->batch_size;
+    *cursor++ = S_BATCH_TAG;
+    cursor += s_varint_put (cursor, size);
+    size_t packed = certchain__signed__pack (cc_tx_envelope (tx), cursor);
+    //  cc_tx_size is the packed size of this very envelope.
+    assert (packed == size);
+    self->batch_size = (size_t) (cursor - self->batch) + packed;
+    self->batch_count++;
+    return 0;
+}
+
 //  --- Transactions ------------------------------------------------------------------
 
-//  Checks, dedupes and publishes one submitted transaction. hash gets the
-//  tx hash and *has_hash says whether the envelope got that far. 0, or the
-//  refusal code with reason.
+//  Refuses a committed tx with DUPLICATE "transaction already committed at
+//  height H": from memory, by nonce, or from the index (DESIGN above).
+static int
+s_check_committed (self_t *self, cc_tx_t *tx, cc_reason_t *reason)
+{
+    const uint8_t *hash = cc_tx_hash (tx);
+    uint64_t height = 0;
+    if (cc_committed_find (self->committed, hash, &height))
+        return cc_reason_set (reason, CC_E_DUPLICATE,
+                              "transaction already committed at height %" PRIu64, height);
+    uint64_t balance = 0, nonce = 0;
+    int rc = cc_state_account (cc_chain_state (self->chain), cc_tx_signer (tx), &balance, &nonce);
+    if ((rc == 0 || rc == CC_E_NOT_FOUND) && cc_tx_nonce (tx) > nonce)
+        return 0;
+    cc_metrics_add (self->metrics, "tx_index.reads", 1);
+    uint32_t index = 0;
+    int found = cc_chain_tx (self->chain, hash, &height, &index);
+    if (found == 0)
+        return cc_reason_set (reason, CC_E_DUPLICATE,
+                              "transaction already committed at height %" PRIu64, height);
+    if (found != CC_E_NOT_FOUND)
+        return cc_reason_set (reason, found, "transaction index: %s", cc_error_message (found));
+    return 0;
+}
+
+//  Checks, dedupes and queues for publication one submitted transaction.
+//  hash gets the tx hash and *has_hash says whether the envelope got that
+//  far. 0, or the refusal code with reason.
 static int
 s_accept_tx (self_t *self, const Certchain__Signed *envelope, uint8_t *hash, bool *has_hash,
              cc_reason_t *reason)
@@ -203,35 +358,22 @@ s_accept_tx (self_t *self, const Certchain__Signed *envelope, uint8_t *hash, boo
     //  Every stateless rule, but not the signature (see DESIGN above).
     int rc = cc_tx_open (tx, self->chain_id, true, reason);
     uint8_t key [CC_HASH_SIZE];
-    cc_hash2 (hash, CC_HASH_SIZE, cc_tx_envelope (tx)->signature.data, CC_SIGNATURE_SIZE, key);
-    if (rc == 0 && cc_seen_contains (self->tx_seen, key))
-        rc = cc_reason_set (reason, CC_E_DUPLICATE, "transaction already submitted");
     if (rc == 0) {
-        uint64_t height = 0;
-        uint32_t index = 0;
-        int found = cc_chain_tx (self->chain, hash, &height, &index);
-        if (found == 0)
-            rc = cc_reason_set (reason, CC_E_DUPLICATE,
-                                "transaction already committed at height %" PRIu64, height);
-        else
-        if (found != CC_E_NOT_FOUND)
-            rc = cc_reason_set (reason, found, "transaction index: %s", cc_error_message (found));
+        cc_hash2 (hash, CC_HASH_SIZE, cc_tx_envelope (tx)->signature.data, CC_SIGNATURE_SIZE,
+                  key);
+        if (cc_seen_contains (self->tx_seen, key))
+            rc = cc_reason_set (reason, CC_E_DUPLICATE, "transaction already submitted");
     }
-    uint8_t *data = NULL;
-    size_t size = 0;
+    if (rc == 0)
+        rc = s_check_committed (self, tx, reason);
+    if (rc == 0)
+        rc = s_batch_add (self, tx, reason);
     if (rc == 0) {
-        rc = cc_tx_encode (tx, &data, &size);
-        if (rc != 0)
-            cc_reason_set (reason, rc, "encoding the transaction: %s", cc_error_message (rc));
-    }
-    if (rc == 0) {
-        s_publish (self, CC_TOPIC_TX, data, size);
         cc_seen_insert (self->tx_seen, key);
         cc_metrics_add (self->metrics, "submitted", 1);
     }
     else
         s_count (self, "refused.", rc);
-    free (data);
     cc_tx_destroy (&tx);
     return rc;
 }
@@ -362,6 +504,11 @@ s_store_block (self_t *self, cc_block_t *block, cc_reason_t *reason)
     cc_exec_destroy (&exec);
     if (rc != 0)
         return rc;
+    //  Remembered for s_check_committed: a client resending a tx of this
+    //  block is refused without a read of the index.
+    uint64_t height = cc_block_height (block);
+    for (size_t index = 0; index < cc_block_tx_count (block); index++)
+        cc_committed_insert (self->committed, cc_tx_hash (cc_block_tx (block, index)), height);
     uint8_t *data = NULL;
     size_t size = 0;
     if (cc_block_encode (block, true, &data, &size) == 0)
@@ -622,6 +769,8 @@ s_on_rpc (zloop_t *loop, zsock_t *socket, void *argument)
         cc_rpc_request_free (&request);
         zframe_destroy (&identity);
     }
+    //  Every tx accepted in this pass, as one message (see DESIGN).
+    s_flush_txs (self);
     return 0;
 }
 
@@ -704,6 +853,8 @@ s_self_destroy (self_t **self_p)
         zsock_destroy (&self->gossip);
         cc_seen_destroy (&self->gossip_seen);
         cc_seen_destroy (&self->tx_seen);
+        cc_committed_destroy (&self->committed);
+        free (self->batch);
         cc_metrics_destroy (&self->metrics);
         cc_chain_destroy (&self->chain);
         cc_genesis_destroy (&self->genesis);
@@ -769,7 +920,13 @@ s_self_new (zsock_t *pipe, cc_relay_args_t *args, int *exit_code)
     self->metrics = cc_metrics_new ("relay", "");
     self->gossip_seen = cc_seen_new (CC_RELAY_RECENT);
     self->tx_seen = cc_seen_new (CC_RELAY_RECENT);
-    if (!self->metrics || !self->gossip_seen || !self->tx_seen) {
+    //  cc_relay_check bounds the key; an embedding that skipped it gets a
+    //  capacity within the bounds anyway.
+    uint64_t committed = cc_service_u64 (self->config, "relay/committed_txs", 262144);
+    if (committed < S_MIN_COMMITTED || committed > S_MAX_COMMITTED)
+        committed = 262144;
+    self->committed = cc_committed_new ((size_t) committed);
+    if (!self->metrics || !self->gossip_seen || !self->tx_seen || !self->committed) {
         cc_log_error (self->log, "out of memory");
         *exit_code = CC_EXIT_FAILURE;
         s_self_destroy (&self);

@@ -4,12 +4,16 @@
     The relay is the hub every other process connects to (DESIGN.md
     sections 1 and 6). It binds three sockets:
       rpc     ROUTER  requests from validators, verifiers and clients:
-                SubmitTx / SubmitTxBatch  format and size checks, dedupe,
-                          published on "tx"; no signature check here (the
-                          validators' mempools verify). SubmitTx answers a
-                          SubmitResult of one accepted tx or an Error;
-                          SubmitTxBatch answers one TxResult per tx (its
-                          hash, and an Error when refused).
+                SubmitTx / SubmitTxBatch  format and size checks, dedupe
+                          (DUPLICATE for a tx already submitted or already
+                          committed, the latter "at height H"), and the
+                          accepted txs published on "txb": one TxBatch per
+                          pass over the rpc socket (see relay.c); no
+                          signature check here (the validators' mempools
+                          verify). SubmitTx answers a SubmitResult of one
+                          accepted tx or an Error; SubmitTxBatch answers one
+                          TxResult per tx (its hash, and an Error when
+                          refused).
                 UploadBlock  a committed block from a validator: verified
                           (cc_chain_verify, commit required), stored and
                           published on "blk" with its commit; the same
@@ -18,8 +22,11 @@
                           a block above tip + 1 gets WRONG_HEIGHT with
                           the message "relay height N".
                 GetBlocks, GetBlock, GetTx, GetStatus  reads of the chain.
-      pub     XPUB    what the relay publishes: "tx", "blk", forwarded
-                      gossip ("cns", "tx", "evt") and its own "evt".
+      pub     XPUB    what the relay publishes: "txb" (submitted
+                      transactions, many to a message), "blk", forwarded
+                      gossip ("cns", "tx", "txb", "evt") and its own "evt".
+                      A subscriber to "tx" also gets "txb" (ZeroMQ topics
+                      are prefixes), so it must match topics exactly.
       gossip  XSUB    what other processes publish: checked (gossip.h),
                       deduplicated by H(topic || payload), forwarded.
     Its RocksDB shard (store/path) holds the chain: blocks, tx index, and
@@ -65,7 +72,8 @@ typedef struct {
 } cc_relay_args_t;
 
 //  Declares the relay's keys (relay/rpc, relay/pub, relay/gossip,
-//  relay/unsafe_skip_checks, relay/max_message_kb) and the common ones.
+//  relay/unsafe_skip_checks, relay/max_message_kb, relay/committed_txs)
+//  and the common ones.
 void
     cc_relay_define (cc_config_t *config);
 

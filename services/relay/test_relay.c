@@ -1,7 +1,8 @@
 /*  =========================================================================
     test_relay - the relay's modules and its actor, in process
 
-    The recent set and the gossip checks are tested as functions. The
+    The recent set, the committed memory and the gossip checks are tested
+    as functions. The
     actor is started in this process (zactor, ipc endpoints in a temporary
     directory) and driven over its sockets like any client: a "producer"
     chain of its own builds real blocks with cc_block_build, seals them
@@ -21,6 +22,7 @@
 
 #include "block.h"
 #include "chain.h"
+#include "committed.h"
 #include "gossip.h"
 #include "metrics.h"
 #include "relay.h"
@@ -79,6 +81,77 @@ START_TEST (test_seen_dedupes_and_forgets_the_oldest)
     cc_seen_destroy (&seen);
     ck_assert_ptr_null (seen);
     cc_seen_destroy (&seen);
+}
+END_TEST
+
+//  --- Committed memory --------------------------------------------------------------
+
+START_TEST (test_committed_finds_and_forgets_the_oldest)
+{
+    cc_committed_t *committed = cc_committed_new (3);
+    ck_assert_ptr_nonnull (committed);
+    uint8_t hash [5][CC_HASH_SIZE];
+    for (unsigned index = 0; index < 5; index++)
+        s_hash_of (index, hash [index]);
+    uint64_t height = 0;
+    ck_assert (!cc_committed_find (committed, hash [0], &height));
+    cc_committed_insert (committed, hash [0], 7);
+    cc_committed_insert (committed, hash [1], 7);
+    cc_committed_insert (committed, hash [2], 8);
+    ck_assert (cc_committed_find (committed, hash [1], &height));
+    ck_assert_uint_eq (height, 7);
+    ck_assert (cc_committed_find (committed, hash [2], NULL));
+    //  Again: keeps its first height, takes no slot.
+    cc_committed_insert (committed, hash [2], 99);
+    ck_assert (cc_committed_find (committed, hash [2], &height));
+    ck_assert_uint_eq (height, 8);
+    ck_assert_uint_eq (cc_committed_size (committed), 3);
+    //  Full: the oldest goes first.
+    cc_committed_insert (committed, hash [3], 9);
+    ck_assert (!cc_committed_find (committed, hash [0], &height));
+    ck_assert (cc_committed_find (committed, hash [1], &height));
+    ck_assert (cc_committed_find (committed, hash [3], &height));
+    ck_assert_uint_eq (height, 9);
+    ck_assert_uint_eq (cc_committed_size (committed), 3);
+    cc_committed_destroy (&committed);
+    ck_assert_ptr_null (committed);
+    cc_committed_destroy (&committed);
+}
+END_TEST
+
+//  Many inserts through a small map: every deletion must leave the probe
+//  chains whole, so exactly the last capacity hashes are found, each with
+//  its own height.
+START_TEST (test_committed_long_run_stays_exact)
+{
+    const unsigned capacity = 100, total = 20000;
+    cc_committed_t *committed = cc_committed_new (capacity);
+    ck_assert_ptr_nonnull (committed);
+    for (unsigned number = 0; number < total; number++) {
+        uint8_t hash [CC_HASH_SIZE];
+        s_hash_of (number, hash);
+        cc_committed_insert (committed, hash, number);
+        //  Spot checks while it turns over: the newest and the oldest held.
+        if (number >= capacity && number % 97 == 0) {
+            uint64_t height = 0;
+            s_hash_of (number - capacity + 1, hash);
+            ck_assert (cc_committed_find (committed, hash, &height));
+            ck_assert_uint_eq (height, number - capacity + 1);
+            s_hash_of (number - capacity, hash);
+            ck_assert (!cc_committed_find (committed, hash, NULL));
+        }
+    }
+    ck_assert_uint_eq (cc_committed_size (committed), capacity);
+    for (unsigned number = 0; number < total; number++) {
+        uint8_t hash [CC_HASH_SIZE];
+        s_hash_of (number, hash);
+        uint64_t height = 0;
+        bool held = cc_committed_find (committed, hash, &height);
+        ck_assert_int_eq (held, number >= total - capacity);
+        if (held)
+            ck_assert_uint_eq (height, number);
+    }
+    cc_committed_destroy (&committed);
 }
 END_TEST
 
@@ -644,6 +717,96 @@ START_TEST (test_gossip_proposals_txs_and_events)
 }
 END_TEST
 
+//  Packs a TxBatch of count envelopes (borrowed) into a fresh buffer.
+static uint8_t *
+s_pack_batch (const Certchain__Signed **envelopes, size_t count, size_t *size_p)
+{
+    Certchain__TxBatch batch = CERTCHAIN__TX_BATCH__INIT;
+    batch.n_txs = count;
+    batch.txs = (Certchain__Signed **) envelopes;
+    uint8_t *data = NULL;
+    ck_assert_int_eq (cc_codec_pack (&batch.base, 64 * 1024 * 1024, &data, size_p), 0);
+    return data;
+}
+
+START_TEST (test_gossip_tx_batches)
+{
+    cc_tx_t *txs [3] = {s_transfer (0, 1, 10, 1), s_transfer (1, 2, 10, 1),
+                        s_transfer (2, 3, 10, 1)};
+    const Certchain__Signed *envelopes [3];
+    for (size_t index = 0; index < 3; index++)
+        envelopes [index] = cc_tx_envelope (txs [index]);
+    size_t size = 0;
+    uint8_t *data = s_pack_batch (envelopes, 3, &size);
+    ck_assert_int_eq (s_check (CC_TOPIC_TX_BATCH, data, size), 0);
+    free (data);
+    data = s_pack_batch (envelopes, 1, &size);
+    ck_assert_int_eq (s_check (CC_TOPIC_TX_BATCH, data, size), 0);
+    free (data);
+
+    //  One bad transaction refuses the whole batch: a body cut short, a
+    //  short signature, another chain.
+    Certchain__Signed bad;
+    ck_assert_int_eq (cc_signed_copy (envelopes [1], &bad), 0);
+    bad.body.len = 3;
+    const Certchain__Signed *mixed [3] = {envelopes [0], &bad, envelopes [2]};
+    data = s_pack_batch (mixed, 3, &size);
+    cc_reason_t reason;
+    cc_reason_clear (&reason);
+    ck_assert_int_eq (cc_gossip_check (FIXTURE_CHAIN, (const uint8_t *) CC_TOPIC_TX_BATCH, 3,
+                                       data, size, CC_MAX_MESSAGE_SIZE, &reason),
+                      CC_E_MALFORMED);
+    ck_assert_msg (strstr (reason.text, "transaction 2 of 3"), "%s", reason.text);
+    free (data);
+    bad.body.len = envelopes [1]->body.len;
+    bad.signature.len = 10;
+    data = s_pack_batch (mixed, 3, &size);
+    ck_assert_int_eq (s_check (CC_TOPIC_TX_BATCH, data, size), CC_E_BAD_FIELD);
+    free (data);
+    cc_signed_clear (&bad);
+    cc_keypair_t *sender = fixture_keypair (FIXTURE_ACCOUNT (0));
+    Certchain__Transfer transfer = CERTCHAIN__TRANSFER__INIT;
+    transfer.to = cc_bytes_view (cc_keypair_public (sender), CC_PUBKEY_SIZE);
+    transfer.amount = 1;
+    Certchain__TxBody body = CERTCHAIN__TX_BODY__INIT;
+    body.nonce = 2;
+    body.payload_case = CERTCHAIN__TX_BODY__PAYLOAD_TRANSFER;
+    body.transfer = &transfer;
+    cc_tx_t *foreign = cc_tx_new (sender, "another-chain", &body);
+    ck_assert_ptr_nonnull (foreign);
+    mixed [1] = cc_tx_envelope (foreign);
+    data = s_pack_batch (mixed, 3, &size);
+    ck_assert_int_eq (s_check (CC_TOPIC_TX_BATCH, data, size), CC_E_WRONG_CHAIN);
+    free (data);
+    cc_tx_destroy (&foreign);
+    cc_keypair_destroy (&sender);
+
+    //  Not a batch at all; an empty one.
+    ck_assert_int_eq (s_check (CC_TOPIC_TX_BATCH, (const uint8_t *) "\x0a\x05" "ab", 4),
+                      CC_E_MALFORMED);
+    ck_assert_int_eq (s_check (CC_TOPIC_TX_BATCH, NULL, 0), CC_E_MALFORMED);
+    //  Too many transactions, too many bytes.
+    const Certchain__Signed **many = calloc (CC_GOSSIP_BATCH_MAX_TXS + 1,
+                                             sizeof (Certchain__Signed *));
+    for (size_t index = 0; index <= CC_GOSSIP_BATCH_MAX_TXS; index++)
+        many [index] = envelopes [index % 3];
+    data = s_pack_batch (many, CC_GOSSIP_BATCH_MAX_TXS + 1, &size);
+    ck_assert_uint_lt (size, CC_GOSSIP_BATCH_MAX_SIZE);
+    ck_assert_int_eq (s_check (CC_TOPIC_TX_BATCH, data, size), CC_E_OVERSIZE);
+    free (data);
+    data = s_pack_batch (many, CC_GOSSIP_BATCH_MAX_TXS, &size);
+    ck_assert_int_eq (s_check (CC_TOPIC_TX_BATCH, data, size), 0);
+    free (data);
+    free (many);
+    uint8_t *big = calloc (1, CC_GOSSIP_BATCH_MAX_SIZE + 10);
+    ck_assert_int_eq (s_check (CC_TOPIC_TX_BATCH, big, CC_GOSSIP_BATCH_MAX_SIZE + 10),
+                      CC_E_OVERSIZE);
+    free (big);
+    for (size_t index = 0; index < 3; index++)
+        cc_tx_destroy (&txs [index]);
+}
+END_TEST
+
 //  --- The actor: uploads -------------------------------------------------------------
 
 START_TEST (test_upload_stores_publishes_and_serves)
@@ -656,7 +819,7 @@ START_TEST (test_upload_stores_publishes_and_serves)
     cc_tx_t *tx = s_transfer (0, 1, 250, 1);
     ck_assert_int_eq (s_submit (env, cc_tx_envelope (tx), &reason), 0);
     size_t size = 0;
-    uint8_t *published = s_next_on (env, CC_TOPIC_TX, 2000, &size);
+    uint8_t *published = s_next_on (env, CC_TOPIC_TX_BATCH, 2000, &size);
     ck_assert_ptr_nonnull (published);
     free (published);
     cc_block_t *block = s_advance (env, &tx, 1);
@@ -955,6 +1118,347 @@ START_TEST (test_unsafe_skip_checks_publishes_as_is)
 }
 END_TEST
 
+//  --- The actor: submitted transactions ----------------------------------------------
+
+//  Sends a SubmitTxBatch of count envelopes (borrowed); returns the reply
+//  (caller frees).
+static Certchain__Reply *
+s_submit_batch (s_env_t *self, const Certchain__Signed **envelopes, size_t count)
+{
+    Certchain__SubmitTxBatch batch = CERTCHAIN__SUBMIT_TX_BATCH__INIT;
+    batch.n_txs = count;
+    batch.txs = (Certchain__Signed **) envelopes;
+    Certchain__Request request = CERTCHAIN__REQUEST__INIT;
+    request.kind_case = CERTCHAIN__REQUEST__KIND_SUBMIT_TX_BATCH;
+    request.submit_tx_batch = &batch;
+    Certchain__Reply *reply = NULL;
+    cc_reason_t reason;
+    ck_assert_int_eq (s_call (self, &request, &reply, &reason), 0);
+    ck_assert_int_eq (reply->kind_case, CERTCHAIN__REPLY__KIND_SUBMIT_RESULT);
+    ck_assert_uint_eq (reply->submit_result->n_results, count);
+    return reply;
+}
+
+//  The next "txb" publication within timeout_ms, decoded (caller frees with
+//  cc_codec_free), or NULL.
+static Certchain__TxBatch *
+s_next_batch (s_env_t *self, int timeout_ms)
+{
+    size_t size = 0;
+    uint8_t *data = s_next_on (self, CC_TOPIC_TX_BATCH, timeout_ms, &size);
+    if (!data)
+        return NULL;
+    int code = 0;
+    Certchain__TxBatch *batch = (Certchain__TxBatch *) cc_codec_unpack (
+        &certchain__tx_batch__descriptor, data, size, CC_MAX_MESSAGE_SIZE, &code);
+    free (data);
+    ck_assert_ptr_nonnull (batch);
+    return batch;
+}
+
+//  True if envelope packs to the same bytes as tx's own encoding.
+static bool
+s_same_tx (const Certchain__Signed *envelope, cc_tx_t *tx)
+{
+    uint8_t *expected = NULL, *got = NULL;
+    size_t expected_size = 0, got_size = 0;
+    ck_assert_int_eq (cc_tx_encode (tx, &expected, &expected_size), 0);
+    ck_assert_int_eq (cc_codec_pack (&envelope->base, CC_TX_MAX_SIZE, &got, &got_size), 0);
+    bool same = expected_size == got_size && memcmp (expected, got, got_size) == 0;
+    free (expected);
+    free (got);
+    return same;
+}
+
+START_TEST (test_submitted_txs_published_in_batches)
+{
+    s_env_t *env = s_env_new ();
+    ck_assert_int_eq (s_env_start (env), 0);
+    //  A batch: three good txs, a duplicate of the first, one malformed,
+    //  one of another chain.
+    cc_tx_t *txs [3] = {s_transfer (0, 1, 10, 1), s_transfer (1, 2, 10, 1),
+                        s_transfer (2, 3, 10, 1)};
+    Certchain__Signed malformed;
+    ck_assert_int_eq (cc_signed_copy (cc_tx_envelope (txs [2]), &malformed), 0);
+    malformed.body.len = 3;
+    cc_keypair_t *sender = fixture_keypair (FIXTURE_ACCOUNT (3));
+    Certchain__Transfer transfer = CERTCHAIN__TRANSFER__INIT;
+    transfer.to = cc_bytes_view (cc_keypair_public (sender), CC_PUBKEY_SIZE);
+    transfer.amount = 1;
+    Certchain__TxBody body = CERTCHAIN__TX_BODY__INIT;
+    body.nonce = 1;
+    body.payload_case = CERTCHAIN__TX_BODY__PAYLOAD_TRANSFER;
+    body.transfer = &transfer;
+    cc_tx_t *foreign = cc_tx_new (sender, "another-chain", &body);
+    ck_assert_ptr_nonnull (foreign);
+    const Certchain__Signed *envelopes [6] = {
+        cc_tx_envelope (txs [0]), &malformed, cc_tx_envelope (txs [1]),
+        cc_tx_envelope (txs [0]), cc_tx_envelope (foreign), cc_tx_envelope (txs [2])};
+    Certchain__Reply *reply = s_submit_batch (env, envelopes, 6);
+    Certchain__TxResult **results = reply->submit_result->results;
+    ck_assert_ptr_null (results [0]->error);
+    ck_assert_int_eq (-results [1]->error->code, CC_E_MALFORMED);
+    ck_assert_ptr_null (results [2]->error);
+    ck_assert_int_eq (-results [3]->error->code, CC_E_DUPLICATE);
+    ck_assert_int_eq (-results [4]->error->code, CC_E_WRONG_CHAIN);
+    ck_assert_ptr_null (results [5]->error);
+    cc_rpc_reply_free (&reply);
+    //  One message with the accepted ones, in order, and nothing else.
+    Certchain__TxBatch *batch = s_next_batch (env, 2000);
+    ck_assert_ptr_nonnull (batch);
+    ck_assert_uint_eq (batch->n_txs, 3);
+    for (size_t index = 0; index < 3; index++)
+        ck_assert (s_same_tx (batch->txs [index], txs [index]));
+    cc_codec_free ((ProtobufCMessage **) &batch);
+    size_t size = 0;
+    ck_assert_ptr_null (s_next_on (env, CC_TOPIC_TX_BATCH, 300, &size));
+    ck_assert_ptr_null (s_next_on (env, CC_TOPIC_TX, 10, &size));
+
+    //  A single SubmitTx: a batch of one.
+    cc_tx_t *single = s_transfer (0, 2, 10, 2);
+    cc_reason_t reason;
+    ck_assert_int_eq (s_submit (env, cc_tx_envelope (single), &reason), 0);
+    batch = s_next_batch (env, 2000);
+    ck_assert_ptr_nonnull (batch);
+    ck_assert_uint_eq (batch->n_txs, 1);
+    ck_assert (s_same_tx (batch->txs [0], single));
+    cc_codec_free ((ProtobufCMessage **) &batch);
+    //  A batch with nothing accepted publishes nothing.
+    reply = s_submit_batch (env, envelopes, 2);
+    cc_rpc_reply_free (&reply);
+    ck_assert_ptr_null (s_next_on (env, CC_TOPIC_TX_BATCH, 300, &size));
+    ck_assert_uint_eq (s_counter (env, "submitted"), 4);
+    ck_assert_uint_eq (s_counter (env, "published.batches"), 2);
+
+    //  A big batch is split to stay under the publication size, and
+    //  every accepted tx still goes out once, in order.
+    const size_t count = 6000;
+    cc_tx_t **many = calloc (count, sizeof (cc_tx_t *));
+    const Certchain__Signed **many_envelopes = calloc (count, sizeof (Certchain__Signed *));
+    for (size_t index = 0; index < count; index++) {
+        many [index] = s_transfer (1, 0, 1 + index, 2 + index);
+        many_envelopes [index] = cc_tx_envelope (many [index]);
+    }
+    reply = s_submit_batch (env, many_envelopes, count);
+    cc_rpc_reply_free (&reply);
+    size_t seen = 0, messages = 0;
+    while (seen < count) {
+        batch = s_next_batch (env, 2000);
+        ck_assert_ptr_nonnull (batch);
+        messages++;
+        for (size_t index = 0; index < batch->n_txs; index++)
+            ck_assert (s_same_tx (batch->txs [index], many [seen++]));
+        cc_codec_free ((ProtobufCMessage **) &batch);
+    }
+    ck_assert_uint_eq (seen, count);
+    ck_assert_uint_ge (messages, 2);
+    ck_assert_ptr_null (s_next_on (env, CC_TOPIC_TX_BATCH, 300, &size));
+    for (size_t index = 0; index < count; index++)
+        cc_tx_destroy (&many [index]);
+    free (many);
+    free (many_envelopes);
+
+    cc_tx_destroy (&single);
+    cc_tx_destroy (&foreign);
+    cc_keypair_destroy (&sender);
+    cc_signed_clear (&malformed);
+    for (size_t index = 0; index < 3; index++)
+        cc_tx_destroy (&txs [index]);
+    s_env_destroy (&env);
+}
+END_TEST
+
+//  envelope with its signature changed: the same tx hash, a new submission.
+static void
+s_resigned (const Certchain__Signed *envelope, uint8_t flip, Certchain__Signed *copy)
+{
+    ck_assert_int_eq (cc_signed_copy (envelope, copy), 0);
+    copy->signature.data [7] ^= flip;
+}
+
+START_TEST (test_committed_refused_from_memory_then_from_the_index)
+{
+    s_env_t *env = s_env_new ();
+    ck_assert_int_eq (s_env_start (env), 0);
+    cc_reason_t reason;
+    //  Block 1 commits two transfers of account 0 (nonces 1, 2).
+    cc_tx_t *committed [2] = {s_transfer (0, 1, 5, 1), s_transfer (0, 1, 6, 2)};
+    cc_block_t *block = s_advance (env, committed, 2);
+    ck_assert_int_eq (s_upload (env, block, &reason), 0);
+    cc_block_destroy (&block);
+    //  Resent (with other signature bytes, so not as a plain resubmission):
+    //  refused with its height, from memory.
+    for (size_t index = 0; index < 2; index++) {
+        Certchain__Signed copy;
+        s_resigned (cc_tx_envelope (committed [index]), 0x01, &copy);
+        ck_assert_int_eq (s_submit (env, &copy, &reason), CC_E_DUPLICATE);
+        ck_assert_str_eq (reason.text, "transaction already committed at height 1");
+        cc_signed_clear (&copy);
+    }
+    //  Fresh transactions (unused nonces) pass without the index.
+    cc_tx_t *fresh = s_transfer (0, 1, 7, 3);
+    ck_assert_int_eq (s_submit (env, cc_tx_envelope (fresh), &reason), 0);
+    cc_tx_t *other = s_transfer (2, 1, 7, 1);
+    ck_assert_int_eq (s_submit (env, cc_tx_envelope (other), &reason), 0);
+    ck_assert_uint_eq (s_counter (env, "tx_index.reads"), 0);
+    //  A used nonce with another body was never committed: the index says
+    //  so, and it passes as before (the mempools refuse it).
+    cc_tx_t *stale = s_transfer (0, 2, 99, 1);
+    ck_assert_int_eq (s_submit (env, cc_tx_envelope (stale), &reason), 0);
+    ck_assert_uint_eq (s_counter (env, "tx_index.reads"), 1);
+
+    //  After a restart the memory is empty: the index answers, exactly.
+    s_env_stop (env);
+    ck_assert_int_eq (s_env_start (env), 0);
+    Certchain__Signed copy;
+    s_resigned (cc_tx_envelope (committed [1]), 0x02, &copy);
+    ck_assert_int_eq (s_submit (env, &copy, &reason), CC_E_DUPLICATE);
+    ck_assert_str_eq (reason.text, "transaction already committed at height 1");
+    cc_signed_clear (&copy);
+    ck_assert_uint_eq (s_counter (env, "tx_index.reads"), 1);
+    cc_tx_t *later = s_transfer (0, 1, 8, 4);
+    ck_assert_int_eq (s_submit (env, cc_tx_envelope (later), &reason), 0);
+    ck_assert_uint_eq (s_counter (env, "tx_index.reads"), 1);
+    cc_tx_destroy (&later);
+    cc_tx_destroy (&stale);
+    cc_tx_destroy (&other);
+    cc_tx_destroy (&fresh);
+    for (size_t index = 0; index < 2; index++)
+        cc_tx_destroy (&committed [index]);
+    s_env_destroy (&env);
+}
+END_TEST
+
+START_TEST (test_committed_memory_bounded_by_its_key)
+{
+    s_env_t *env = s_env_new ();
+    s_set (env, "relay/committed_txs", "1");
+    ck_assert_int_eq (s_env_start (env), 0);
+    cc_reason_t reason;
+    //  Two txs in block 1, one in block 2: the memory keeps only the last.
+    cc_tx_t *first [2] = {s_transfer (0, 1, 5, 1), s_transfer (1, 0, 5, 1)};
+    cc_block_t *block = s_advance (env, first, 2);
+    ck_assert_int_eq (s_upload (env, block, &reason), 0);
+    cc_block_destroy (&block);
+    cc_tx_t *second = s_transfer (2, 0, 5, 1);
+    block = s_advance (env, &second, 1);
+    ck_assert_int_eq (s_upload (env, block, &reason), 0);
+    cc_block_destroy (&block);
+    Certchain__Signed copy;
+    s_resigned (cc_tx_envelope (second), 0x01, &copy);
+    ck_assert_int_eq (s_submit (env, &copy, &reason), CC_E_DUPLICATE);
+    ck_assert_str_eq (reason.text, "transaction already committed at height 2");
+    cc_signed_clear (&copy);
+    ck_assert_uint_eq (s_counter (env, "tx_index.reads"), 0);
+    //  Forgotten ones are still refused, exactly, through the index.
+    for (size_t index = 0; index < 2; index++) {
+        s_resigned (cc_tx_envelope (first [index]), 0x01, &copy);
+        ck_assert_int_eq (s_submit (env, &copy, &reason), CC_E_DUPLICATE);
+        ck_assert_str_eq (reason.text, "transaction already committed at height 1");
+        cc_signed_clear (&copy);
+    }
+    ck_assert_uint_eq (s_counter (env, "tx_index.reads"), 2);
+    cc_tx_destroy (&second);
+    for (size_t index = 0; index < 2; index++)
+        cc_tx_destroy (&first [index]);
+    //  The key's bounds.
+    s_set (env, "relay/committed_txs", "0");
+    ck_assert_int_eq (cc_relay_check (env->config, &reason), CC_E_CONFIG);
+    s_set (env, "relay/committed_txs", "99999999");
+    ck_assert_int_eq (cc_relay_check (env->config, &reason), CC_E_CONFIG);
+    s_set (env, "relay/committed_txs", "1000");
+    ck_assert_int_eq (cc_relay_check (env->config, &reason), 0);
+    s_env_destroy (&env);
+}
+END_TEST
+
+//  --- The actor: gossip ------------------------------------------------------------------
+
+//  A PUB into the relay's gossip, once a probe event made it through.
+static zsock_t *
+s_gossip_publisher (s_env_t *self)
+{
+    zsock_t *pub = zsock_new (ZMQ_PUB);
+    ck_assert_ptr_nonnull (pub);
+    cc_rpc_socket_policy (pub, CC_MAX_MESSAGE_SIZE);
+    ck_assert_int_eq (zsock_connect (pub, "%s", cc_config_get (self->config, "relay/gossip")),
+                      0);
+    cc_metrics_t *metrics = cc_metrics_new ("probe", "p");
+    bool through = false;
+    for (uint64_t probe = 1; probe <= 50 && !through; probe++) {
+        Certchain__MetricsEvent *event = cc_metrics_event (metrics, probe);
+        uint8_t *data = NULL;
+        size_t size = 0;
+        ck_assert_int_eq (cc_codec_pack (&event->base, CC_MAX_MESSAGE_SIZE, &data, &size), 0);
+        cc_metrics_event_free (&event);
+        ck_assert_int_eq (cc_rpc_send_bytes (pub, NULL, CC_TOPIC_EVENT, data, size), 0);
+        size_t got_size = 0;
+        uint8_t *got = NULL;
+        //  The relay's own events come too: wait for ours.
+        int64_t deadline = zclock_mono () + 200;
+        while (!through && zclock_mono () < deadline
+               && (got = s_next_on (self, CC_TOPIC_EVENT, 100, &got_size)) != NULL) {
+            through = got_size == size && memcmp (got, data, size) == 0;
+            free (got);
+        }
+        free (data);
+    }
+    cc_metrics_destroy (&metrics);
+    ck_assert (through);
+    return pub;
+}
+
+START_TEST (test_gossip_batches_checked_counted_and_forwarded)
+{
+    s_env_t *env = s_env_new ();
+    ck_assert_int_eq (s_env_start (env), 0);
+    zsock_t *pub = s_gossip_publisher (env);
+    cc_tx_t *txs [2] = {s_transfer (0, 1, 10, 1), s_transfer (1, 2, 10, 1)};
+    const Certchain__Signed *envelopes [2] = {cc_tx_envelope (txs [0]),
+                                              cc_tx_envelope (txs [1])};
+    //  Junk, a batch holding a malformed tx, an empty batch, then a good
+    //  batch: only the good one comes out, once.
+    Certchain__Signed bad;
+    ck_assert_int_eq (cc_signed_copy (envelopes [1], &bad), 0);
+    bad.body.len = 3;
+    const Certchain__Signed *mixed [2] = {envelopes [0], &bad};
+    size_t size = 0;
+    uint8_t *junk = s_pack_batch (mixed, 2, &size);
+    ck_assert_int_eq (cc_rpc_send_bytes (pub, NULL, CC_TOPIC_TX_BATCH, junk, size), 0);
+    free (junk);
+    ck_assert_int_eq (cc_rpc_send_bytes (pub, NULL, CC_TOPIC_TX_BATCH,
+                                         (const uint8_t *) "ÿÿ", 2), 0);
+    ck_assert_int_eq (cc_rpc_send_bytes (pub, NULL, CC_TOPIC_TX_BATCH, NULL, 0), 0);
+    uint8_t *good = s_pack_batch (envelopes, 2, &size);
+    ck_assert_int_eq (cc_rpc_send_bytes (pub, NULL, CC_TOPIC_TX_BATCH, good, size), 0);
+    ck_assert_int_eq (cc_rpc_send_bytes (pub, NULL, CC_TOPIC_TX_BATCH, good, size), 0);
+    size_t got_size = 0;
+    uint8_t *got = s_next_on (env, CC_TOPIC_TX_BATCH, 2000, &got_size);
+    ck_assert_ptr_nonnull (got);
+    ck_assert_uint_eq (got_size, size);
+    ck_assert_mem_eq (got, good, size);
+    free (got);
+    ck_assert_ptr_null (s_next_on (env, CC_TOPIC_TX_BATCH, 300, &got_size));
+    ck_assert_uint_eq (s_counter (env, "drop.MALFORMED"), 3);
+    ck_assert_uint_eq (s_counter (env, "drop.DUPLICATE"), 1);
+    //  A single "tx" from gossip is still taken.
+    uint8_t *data = NULL;
+    ck_assert_int_eq (cc_tx_encode (txs [0], &data, &size), 0);
+    ck_assert_int_eq (cc_rpc_send_bytes (pub, NULL, CC_TOPIC_TX, data, size), 0);
+    got = s_next_on (env, CC_TOPIC_TX, 2000, &got_size);
+    ck_assert_ptr_nonnull (got);
+    ck_assert_mem_eq (got, data, size);
+    free (got);
+    free (data);
+    free (good);
+    cc_signed_clear (&bad);
+    for (size_t index = 0; index < 2; index++)
+        cc_tx_destroy (&txs [index]);
+    zsock_destroy (&pub);
+    s_env_destroy (&env);
+}
+END_TEST
+
 //  --- The actor: start and restart ----------------------------------------------------
 
 START_TEST (test_restart_keeps_the_chain)
@@ -1039,6 +1543,9 @@ main (void)
     TCase *units = tcase_create ("modules");
     tcase_set_timeout (units, 60);
     tcase_add_test (units, test_seen_dedupes_and_forgets_the_oldest);
+    tcase_add_test (units, test_committed_finds_and_forgets_the_oldest);
+    tcase_add_test (units, test_committed_long_run_stays_exact);
+    tcase_add_test (units, test_gossip_tx_batches);
     tcase_add_test (units, test_gossip_votes);
     tcase_add_test (units, test_gossip_proposals_txs_and_events);
     tcase_add_test (units, test_bare_unsafe_flag);
@@ -1050,6 +1557,10 @@ main (void)
     tcase_add_test (actor, test_get_blocks_stays_under_the_message_size);
     tcase_add_test (actor, test_upload_refuses_by_verdict);
     tcase_add_test (actor, test_unsafe_skip_checks_publishes_as_is);
+    tcase_add_test (actor, test_submitted_txs_published_in_batches);
+    tcase_add_test (actor, test_committed_refused_from_memory_then_from_the_index);
+    tcase_add_test (actor, test_committed_memory_bounded_by_its_key);
+    tcase_add_test (actor, test_gossip_batches_checked_counted_and_forwarded);
     tcase_add_test (actor, test_restart_keeps_the_chain);
     tcase_add_test (actor, test_start_failures);
     suite_add_tcase (suite, actor);

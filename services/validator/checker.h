@@ -1,8 +1,9 @@
 /*  =========================================================================
     checker - the validator's pool of signature-check workers
 
-    Every transaction a validator hears on the relay's "tx" topic must have
-    its Ed25519 signature verified once before it enters the mempool. At
+    Every transaction a validator hears from the relay ("txb" batches, or
+    a single "tx" from gossip) must have its Ed25519 signature verified
+    once before it enters the mempool. At
     tens of microseconds a check, doing that on the event loop would stall
     consensus under load, so the loop hands transactions to this pool: it
     fills a batch (up to CC_CHECKER_BATCH txs), passes the batch by pointer

@@ -11,7 +11,7 @@ The genesis here marks the CA as not producing and names one validator
 that never runs, so no block is ever made (test_producer.py covers the
 producing CA) and a Certify stays pending: an
 accepted candidate is seen by its Certify transaction arriving on the
-relay's "tx" topic, signed by the CA, for that node, with the hash the CA
+relay's "txb" topic, signed by the CA, for that node, with the hash the CA
 answered. A non-producing CA runs no block producer: its admin endpoint is
 never bound.
 
@@ -192,7 +192,7 @@ def test_honest_join_submits_certify():
         key, pub = net.key("node")
         ctx = zmq.Context()
         sub = ctx.socket(zmq.SUB)
-        sub.setsockopt(zmq.SUBSCRIBE, b"tx")
+        sub.setsockopt(zmq.SUBSCRIBE, b"txb")
         sub.connect(net.pub)
         try:
             time.sleep(0.3)     # the subscription reaches the relay first
@@ -202,11 +202,13 @@ def test_honest_join_submits_certify():
             assert result["valid_until"] == 1 + 1000, result
             assert result["hashes_per_second"] > 0 and result["argon2_mib_per_second"] > 0
             certify = result["certify_tx"]
-            #  The Certify reaches the relay and is published on "tx".
+            #  The Certify reaches the relay and is published on "txb", a
+            #  TxBatch of one.
             assert sub.poll(10000), "no tx published by the relay"
             topic, payload = sub.recv_multipart()
-            assert topic == b"tx"
-            envelope = pb_fields(payload)
+            assert topic == b"txb"
+            (signed,) = pb_fields(payload)[1]
+            envelope = pb_fields(signed)
             body = envelope[1][0]
             assert hashlib.blake2b(body, digest_size=32).hexdigest() == certify
             assert envelope[3][0].hex() == net.ca_pub          # signed by the CA

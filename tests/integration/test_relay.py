@@ -242,6 +242,22 @@ def submit(relay, envelope):
     return "ok", one(parse(results[0]), 1)
 
 
+def batch_txs(payload):
+    """The Signed envelopes of a TxBatch (topic "txb"), in order."""
+    return parse(payload).get(1, [])
+
+
+def recv_txs(sub, timeout=0.5):
+    """Every transaction published on "txb" until timeout passes without one."""
+    got = []
+    while True:
+        frames = recv_topic(sub, b"txb", timeout)
+        if not frames:
+            return got
+        assert len(frames) == 2, frames
+        got.extend(batch_txs(frames[1]))
+
+
 def recv_topic(sub, topic, timeout=3.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -359,16 +375,18 @@ def test_sigterm_and_sigint_stop_cleanly():
 def test_submit_tx():
     with Cluster("relay-submit") as c:
         relay = Relay(c)
-        sub = relay.subscriber(b"tx")
+        sub = relay.subscriber(b"txb")
         time.sleep(0.3)
         envelope, tx_hash = transfer(1)
         assert submit(relay, envelope) == ("ok", tx_hash)
-        frames = recv_topic(sub, b"tx")
-        assert frames == [b"tx", envelope], frames
+        #  Published as a TxBatch of one, holding the envelope as sent.
+        frames = recv_topic(sub, b"txb")
+        assert frames is not None and frames[0] == b"txb", frames
+        assert batch_txs(frames[1]) == [envelope], frames
         #  The same transaction again is refused, and not published again.
         name, message = submit(relay, envelope)
         assert name == "DUPLICATE", (name, message)
-        assert recv_topic(sub, b"tx", 0.5) is None
+        assert recv_topic(sub, b"txb", 0.5) is None
         #  Malformed: a body that is not a TxBody.
         signer = pubkey(100)
         assert submit(relay, signed(b"\xff\xff\xff", signer))[0] == "MALFORMED"
@@ -394,12 +412,7 @@ def test_submit_tx():
         assert submit(relay, forged)[0] == "ok"
         assert submit(relay, genuine)[0] == "ok"
         #  Nothing refused reached the subscribers.
-        got = []
-        while True:
-            frames = recv_topic(sub, b"tx", 0.5)
-            if not frames:
-                break
-            got.append(frames[1])
+        got = recv_txs(sub)
         assert got == [forged, genuine], len(got)
         evt = relay.subscriber(b"evt")
         event, counters = relay.event(evt)
@@ -415,6 +428,8 @@ def test_submit_tx():
 def test_submit_tx_batch():
     with Cluster("relay-batch") as c:
         relay = Relay(c)
+        sub = relay.subscriber(b"txb")
+        time.sleep(0.3)
         first, first_hash = transfer(1)
         second, second_hash = transfer(2)
         signer = pubkey(100)
@@ -428,6 +443,10 @@ def test_submit_tx_batch():
         assert error_of(parse(one(results[1], 2)))[0] == "DUPLICATE"
         assert error_of(parse(one(results[2], 2)))[0] == "MALFORMED"
         assert one(results[3], 1) == second_hash and 2 not in results[3]
+        #  The accepted ones went out together, as one TxBatch, in order.
+        frames = recv_topic(sub, b"txb")
+        assert frames is not None and batch_txs(frames[1]) == [first, second], frames
+        assert recv_topic(sub, b"txb", 0.5) is None
         #  An empty batch answers an empty result list.
         reply = relay.call(11, b"")
         assert 11 in reply and not parse(one(reply, 11)).get(1)
@@ -439,6 +458,8 @@ def test_submit_tx_batch():
         reply = relay.call(11, f_bytes(1, first) + f_bytes(1, second))
         results = [parse(r) for r in parse(one(reply, 11)).get(1, [])]
         assert [error_of(parse(one(r, 2)))[0] for r in results] == ["DUPLICATE"] * 2
+        assert recv_txs(sub) == []
+        sub.close()
         assert relay.close() == 0
 
 #  --- Reads ----------------------------------------------------------------------
@@ -517,6 +538,8 @@ def test_gossip_forwarded_once_and_junk_dropped():
             [b"cns", bad_vote],                         # vote type 9
             [b"tx", b"\xff\x01"],                       # not a Signed
             [b"tx", signed(b"\xff", signer)],           # body not a TxBody
+            [b"txb", b"\xff\x01"],                      # not a TxBatch
+            [b"txb", f_bytes(1, signed(b"\xff", signer))],  # a tx in it not a TxBody
             [b"evt", b"\xff\xff"],                      # not a MetricsEvent
             [b"blk", b"\x00"],                          # blocks come by UploadBlock only
             [b"xyz", b"hello"],                         # unknown topic
@@ -528,6 +551,8 @@ def test_gossip_forwarded_once_and_junk_dropped():
         marker = vote_message(8)
         envelope, _ = transfer(1)
         pub.send_multipart([b"tx", envelope])
+        batch = f_bytes(1, transfer(2)[0]) + f_bytes(1, transfer(3)[0])
+        pub.send_multipart([b"txb", batch])
         pub.send_multipart([b"cns", marker])
         got = []
         deadline = time.monotonic() + 5
@@ -543,7 +568,8 @@ def test_gossip_forwarded_once_and_junk_dropped():
         assert got.count(vote) == 1, "vote forwarded %d times" % got.count(vote)
         assert got.count(marker) == 1
         assert got.count(envelope) == 1
-        assert len(got) == 3, "%d messages forwarded" % len(got)
+        assert got.count(batch) == 1
+        assert len(got) == 4, "%d messages forwarded" % len(got)
         #  Every drop counted, by reason.
         evt = relay.subscriber(b"evt")
 
@@ -551,10 +577,10 @@ def test_gossip_forwarded_once_and_junk_dropped():
             event, counters = relay.event(evt)
             return counters if counters.get("drop.DUPLICATE") == 1 else None
         counters = wait_until(counted, 5, "the drops in the metrics event")
-        assert counters.get("drop.MALFORMED", 0) >= 5, counters
+        assert counters.get("drop.MALFORMED", 0) >= 7, counters
         assert counters.get("drop.BAD_FIELD", 0) >= 1, counters
         assert counters.get("drop.UNSUPPORTED", 0) == 2, counters
-        assert counters.get("forwarded", 0) >= 4, counters
+        assert counters.get("forwarded", 0) >= 5, counters
         assert relay.proc.alive() and relay.status()
         for s in (sub, pub, evt):
             s.close()

@@ -108,11 +108,14 @@ def test_decodes_every_topic_json():
     by_topic = {}
     for item in items:
         by_topic.setdefault(item["topic"], []).append(item)
-    assert set(by_topic) >= {"tx", "cns", "blk", "evt"}, set(by_topic)
+    assert set(by_topic) >= {"txb", "cns", "blk", "evt"}, set(by_topic)
 
-    (tx,) = [i for i in by_topic["tx"] if i["hash"] == tx_hash]
+    #  The relay publishes submitted transactions in batches ("txb"): one
+    #  entry per transaction, with its place in the batch.
+    (tx,) = [i for i in by_topic["txb"] if i["hash"] == tx_hash]
     assert tx["type"] == "transfer" and tx["signer"] == n.faucet_pub
     assert tx["to"] == n.account_pubs[0] and tx["amount"] == 3 and tx["size"] > 0
+    assert 0 <= tx["batch_index"] < tx["batch_txs"], tx
 
     kinds = {i["type"] for i in by_topic["cns"]}
     assert kinds <= {"proposal", "prevote", "precommit"} and "prevote" in kinds, kinds
@@ -141,9 +144,9 @@ def test_decodes_every_topic_text():
     lines, tx_hash = traffic_with_tx(n)
     stamp = r"^\d\d:\d\d:\d\d\.\d{3} "
     patterns = {
-        "tx": re.compile(stamp + r"tx  transfer +hash=%s signer=%s nonce=\d+ fee=\d+ to=%s "
-                         r"amount=3 size=\d+$" % (tx_hash[:8], n.faucet_pub[:8],
-                                                  n.account_pubs[0][:8])),
+        "txb": re.compile(stamp + r"txb transfer +hash=%s signer=%s nonce=\d+ fee=\d+ to=%s "
+                          r"amount=3 batch_index=\d+ batch_txs=\d+ size=\d+$"
+                          % (tx_hash[:8], n.faucet_pub[:8], n.account_pubs[0][:8])),
         "cns": re.compile(stamp + r"cns (proposal|prevote|precommit) +height=\d+ round=\d+ "
                           r"(proposer|validator)=%s block=([0-9a-f]{8}|nil)"
                           % n.validator_pubs[0][:8]),
@@ -241,6 +244,7 @@ def test_undecodable_never_crashes():
     endpoint = "tcp://127.0.0.1:%d" % port
     junk = [
         [b"tx", b"\xff\xff\xff"],
+        [b"txb", b"\xff\xff"],                # not a TxBatch
         [b"cns", b"\x0a\x05abc"],
         [b"blk", b"garbage" * 10],
         [b"evt", b"\x08"],
@@ -281,7 +285,7 @@ def test_undecodable_never_crashes():
                 assert [i["type"] for i in items] == ["undecodable"] * len(junk), items
                 assert all(i["code"] and i["error"] for i in items)
                 assert [i["topic"] for i in items] == [f[0].decode() for f in junk]
-                assert items[2]["size"] == 70
+                assert items[3]["size"] == 70
             else:
                 for line in lines:
                     assert " undecodable " in line and "code=" in line, line

@@ -268,7 +268,7 @@ def test_rogue_block_discarded_and_listed():
 def test_print_config():
     need("verifier")
     r = run([binary("verifier"), "--print-config", "--threads", "3"])
-    for text in ('query = "tcp://127.0.0.1:7301"', 'threads = "3"', 'batch = "100"',
+    for text in ('query = "tcp://127.0.0.1:7301"', 'threads = "3"', 'batch = "20"',
                  'pub = "tcp://127.0.0.1:7102"', 'rpc = "tcp://127.0.0.1:7101"',
                  'gossip = "tcp://127.0.0.1:7103"', 'path = "./verifier-data"'):
         assert text in r.stdout, "%s missing from:\n%s" % (text, r.stdout)

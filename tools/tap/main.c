@@ -29,15 +29,16 @@ s_usage (FILE *stream)
 {
     fprintf (stream,
              "usage: certchain-tap [OPTIONS]\n\n"
-             "Shows every message a relay publishes, decoded, one line each.\n\n"
+             "Shows every message a relay publishes, decoded, one line each\n"
+             "(one per transaction of a txb batch).\n\n"
              "options:\n"
              "  --relay-pub E     relay pub endpoint (env CERTCHAIN_RELAY_PUB,\n"
              "                    default tcp://127.0.0.1:7102)\n"
-             "  --topic T         only topic T (tx, cns, blk, evt); repeatable\n"
+             "  --topic T         only topic T (txb, tx, cns, blk, evt); repeatable\n"
              "  --json            one JSON object per line\n"
              "  --stats           messages/s and bytes/s per topic, every second\n"
              "  --top             live table of every service's metrics event\n"
-             "  --count N         exit after N messages\n"
+             "  --count N         exit after N lines\n"
              "  --duration S      exit after S seconds\n"
              "  --help            show this help\n");
 }

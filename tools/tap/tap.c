@@ -8,6 +8,12 @@
     so a line stays readable) or a JSON member (ids in full, for scripts),
     so the two outputs cannot drift apart.
 
+    A "txb" message (the relay's batch of submitted transactions) is shown
+    as one entry per transaction, each like a "tx" message plus its place
+    in the batch (batch_index from 0, batch_txs), so a reader following
+    transactions sees every one whichever topic carried it; --count counts
+    these entries, --stats counts the messages on the wire.
+
     DESIGN: the tap is a slow subscriber by nature (it formats every
     message). It takes at most S_DRAIN_MAX messages per wake-up so the
     once-a-second output stays on time; beyond the socket's high-water
@@ -42,7 +48,7 @@
 #define S_SMALL_MAX 4096
 
 //  Topics counted by --stats; anything else counts as "other".
-static const char *s_topics [] = { "tx", "cns", "blk", "evt", "other" };
+static const char *s_topics [] = { "tx", "cns", "blk", "evt", "txb", "other" };
 #define S_TOPIC_COUNT (sizeof (s_topics) / sizeof (s_topics [0]))
 
 //  Rates of one topic over the current second.
@@ -213,21 +219,17 @@ s_payload_name (const Certchain__TxBody *body)
     return field ? field->name : "none";
 }
 
+//  Describes a decoded transaction (borrowed).
 static int
-s_describe_tx (s_sink_t *sink, const uint8_t *data, size_t size, cc_reason_t *reason)
+s_describe_decoded_tx (s_sink_t *sink, cc_tx_t *tx, cc_reason_t *reason)
 {
-    cc_tx_t *tx = cc_tx_decode (data, size, reason);
-    if (!tx)
-        return reason->code;
     const Certchain__Signed *envelope = cc_tx_envelope (tx);
     int code = 0;
     Certchain__TxBody *body = (Certchain__TxBody *) cc_codec_unpack (
         &certchain__tx_body__descriptor, envelope->body.data, envelope->body.len, CC_TX_MAX_SIZE,
         &code);
-    if (!body) {
-        cc_tx_destroy (&tx);
+    if (!body)
         return cc_reason_set (reason, code, "tx body: %s", cc_error_message (code));
-    }
     s_type (sink, s_payload_name (body));
     s_field_raw (sink, "hash", cc_tx_hash (tx), CC_HASH_SIZE);
     s_field_raw (sink, "signer", cc_tx_signer (tx), CC_PUBKEY_SIZE);
@@ -247,8 +249,18 @@ s_describe_tx (s_sink_t *sink, const uint8_t *data, size_t size, cc_reason_t *re
             s_field_str (sink, "reason", body->revoke->reason, strlen (body->revoke->reason));
     }
     cc_codec_free ((ProtobufCMessage **) &body);
-    cc_tx_destroy (&tx);
     return 0;
+}
+
+static int
+s_describe_tx (s_sink_t *sink, const uint8_t *data, size_t size, cc_reason_t *reason)
+{
+    cc_tx_t *tx = cc_tx_decode (data, size, reason);
+    if (!tx)
+        return reason->code;
+    int rc = s_describe_decoded_tx (sink, tx, reason);
+    cc_tx_destroy (&tx);
+    return rc;
 }
 
 //  Decodes a Signed envelope's body as descriptor's message (no signature
@@ -386,30 +398,118 @@ s_clock (uint64_t time_ms, char *text, size_t size)
               (int) (time_ms % 1000));
 }
 
-void
+//  Starts an entry: the time and the topic.
+static void
+s_entry_open (s_sink_t *sink, const uint8_t *topic, size_t topic_size, uint64_t time_ms)
+{
+    char clock [16], printable [32];
+    s_clock (time_ms, clock, sizeof (clock));
+    if (sink->json) {
+        cc_json_reset (sink->json);
+        cc_json_object_open (sink->json, NULL);
+        cc_json_u64 (sink->json, "time_ms", time_ms);
+        cc_json_string (sink->json, "time", clock);
+        cc_json_string_n (sink->json, "topic", (const char *) topic, topic_size);
+    }
+    else {
+        sink->line [0] = 0;
+        sink->length = 0;
+        s_put (sink, "%s %-3s", clock,
+               s_printable ((const char *) topic, topic_size, 8, printable, sizeof (printable)));
+    }
+}
+
+//  Ends an entry: what did not decode (rc, reason), then the size.
+static void
+s_entry_close (s_sink_t *sink, int rc, cc_reason_t *reason, size_t size)
+{
+    //  A decoder writes nothing before it has decoded, so on failure the
+    //  line is still at its type column.
+    if (rc != 0) {
+        const char *text = cc_reason_text (reason);
+        s_type (sink, "undecodable");
+        s_field_str (sink, "code", cc_error_name (rc), strlen (cc_error_name (rc)));
+        char quoted [128];
+        if (sink->json)
+            cc_json_string (sink->json, "error", text);
+        else
+            s_put (sink, " error=\"%s\"",
+                   s_printable_text (text, strlen (text), 120, true, quoted, sizeof (quoted)));
+    }
+    s_field_u64 (sink, "size", size);
+    if (sink->json)
+        cc_json_object_close (sink->json);
+}
+
+//  The entries of a "txb" batch that decodes and holds transactions (one
+//  per tx), or 0 when it is to be described as one message.
+static size_t
+s_describe_batch (s_sink_t *sink, const uint8_t *topic, size_t topic_size, const uint8_t *data,
+                  size_t size, uint64_t time_ms, cc_tap_emit_fn *emit, void *argument)
+{
+    int code = 0;
+    Certchain__TxBatch *batch = (Certchain__TxBatch *) cc_codec_unpack (
+        &certchain__tx_batch__descriptor, data, size, S_MAX_MESSAGE, &code);
+    if (!batch || batch->n_txs == 0) {
+        cc_codec_free ((ProtobufCMessage **) &batch);
+        return 0;
+    }
+    size_t entries = 0;
+    bool more = true;
+    for (size_t index = 0; index < batch->n_txs && more; index++) {
+        s_entry_open (sink, topic, topic_size, time_ms);
+        cc_reason_t reason;
+        cc_reason_clear (&reason);
+        cc_tx_t *tx = cc_tx_from_envelope (batch->txs [index], &reason);
+        int rc = tx ? s_describe_decoded_tx (sink, tx, &reason) : reason.code;
+        if (rc == 0) {
+            s_field_u64 (sink, "batch_index", index);
+            s_field_u64 (sink, "batch_txs", batch->n_txs);
+        }
+        s_entry_close (sink, rc, &reason, protobuf_c_message_get_packed_size (
+                                              &batch->txs [index]->base));
+        cc_tx_destroy (&tx);
+        entries++;
+        more = !emit || emit (argument);
+    }
+    cc_codec_free ((ProtobufCMessage **) &batch);
+    return entries;
+}
+
+size_t
 cc_tap_describe (const uint8_t *topic, size_t topic_size, const uint8_t *data, size_t size,
-                 uint64_t time_ms, cc_json_t *json, char *line, size_t line_size)
+                 uint64_t time_ms, cc_json_t *json, char *line, size_t line_size,
+                 cc_tap_emit_fn *emit, void *argument)
 {
     assert (json || (line && line_size > 0));
     s_sink_t sink = { json, line, line_size, 0 };
-    char clock [16], printable [32];
-    s_clock (time_ms, clock, sizeof (clock));
-    if (json) {
-        cc_json_object_open (json, NULL);
-        cc_json_u64 (json, "time_ms", time_ms);
-        cc_json_string (json, "time", clock);
-        cc_json_string_n (json, "topic", (const char *) topic, topic_size);
+    if (s_topic_is (topic, topic_size, CC_TOPIC_TX_BATCH)) {
+        size_t entries = s_describe_batch (&sink, topic, topic_size, data, size, time_ms, emit,
+                                           argument);
+        if (entries > 0)
+            return entries;
     }
-    else {
-        line [0] = 0;
-        s_put (&sink, "%s %-3s", clock,
-               s_printable ((const char *) topic, topic_size, 8, printable, sizeof (printable)));
-    }
+    s_entry_open (&sink, topic, topic_size, time_ms);
     cc_reason_t reason;
     cc_reason_clear (&reason);
     int rc;
     if (s_topic_is (topic, topic_size, CC_TOPIC_TX))
         rc = s_describe_tx (&sink, data, size, &reason);
+    else
+    if (s_topic_is (topic, topic_size, CC_TOPIC_TX_BATCH)) {
+        //  Here only when it is not a TxBatch of at least one tx.
+        int code = 0;
+        Certchain__TxBatch *batch = (Certchain__TxBatch *) cc_codec_unpack (
+            &certchain__tx_batch__descriptor, data, size, S_MAX_MESSAGE, &code);
+        if (batch) {
+            s_type (&sink, "batch");
+            s_field_u64 (&sink, "batch_txs", 0);
+            rc = 0;
+        }
+        else
+            rc = cc_reason_set (&reason, code, "transaction batch: %s", cc_error_message (code));
+        cc_codec_free ((ProtobufCMessage **) &batch);
+    }
     else
     if (s_topic_is (topic, topic_size, CC_TOPIC_CONSENSUS))
         rc = s_describe_consensus (&sink, data, size, &reason);
@@ -421,22 +521,10 @@ cc_tap_describe (const uint8_t *topic, size_t topic_size, const uint8_t *data, s
         rc = s_describe_event (&sink, data, size, &reason);
     else
         rc = cc_reason_set (&reason, CC_E_MALFORMED, "unknown topic");
-    //  A decoder writes nothing before it has decoded, so on failure the
-    //  line is still at its type column.
-    if (rc != 0) {
-        const char *text = cc_reason_text (&reason);
-        s_type (&sink, "undecodable");
-        s_field_str (&sink, "code", cc_error_name (rc), strlen (cc_error_name (rc)));
-        char quoted [128];
-        if (json)
-            cc_json_string (json, "error", text);
-        else
-            s_put (&sink, " error=\"%s\"",
-                   s_printable_text (text, strlen (text), 120, true, quoted, sizeof (quoted)));
-    }
-    s_field_u64 (&sink, "size", size);
-    if (json)
-        cc_json_object_close (json);
+    s_entry_close (&sink, rc, &reason, size);
+    if (emit)
+        emit (argument);
+    return 1;
 }
 
 //  --- Life cycle ----------------------------------------------------------------
@@ -665,6 +753,27 @@ s_wanted (cc_tap_t *self, const uint8_t *topic, size_t topic_size)
     return false;
 }
 
+//  Where s_show writes an entry.
+typedef struct {
+    cc_tap_t *self;             //  the tap
+    char *line;                 //  text mode: the entry's line, else NULL (JSON)
+} s_shown_t;
+
+//  cc_tap_emit_fn: writes the entry just described and counts it; false
+//  once --count is reached, so a batch stops there.
+static bool
+s_show (void *argument)
+{
+    s_shown_t *shown = (s_shown_t *) argument;
+    cc_tap_t *self = shown->self;
+    if (shown->line)
+        fprintf (self->out, "%s\n", shown->line);
+    else
+        cc_json_print (self->json, self->out);
+    self->messages++;
+    return !self->opts.count || self->messages < self->opts.count;
+}
+
 //  Handles one received message.
 static void
 s_handle (cc_tap_t *self, zmsg_t *message, int64_t now)
@@ -691,19 +800,22 @@ s_handle (cc_tap_t *self, zmsg_t *message, int64_t now)
     }
     if (!s_wanted (self, topic, topic_size))
         return;
-    self->messages++;
     size_t index = s_topic_index (topic, topic_size);
     self->rates [index].messages++;
     self->rates [index].bytes += size;
     if (self->opts.top) {
+        self->messages++;
         if (shaped)
             s_top_update (self, data, size, now);
         return;
     }
-    if (self->opts.stats)
+    if (self->opts.stats) {
+        self->messages++;
         return;
+    }
     uint64_t time_ms = (uint64_t) zclock_time ();
     if (!shaped) {
+        self->messages++;
         //  Described as a message of an unknown shape, with its size.
         char clock [16], printable [32];
         s_clock (time_ms, clock, sizeof (clock));
@@ -727,16 +839,14 @@ s_handle (cc_tap_t *self, zmsg_t *message, int64_t now)
                      zmsg_size (message), size);
         return;
     }
-    if (self->opts.json) {
-        cc_json_reset (self->json);
-        cc_tap_describe (topic, topic_size, data, size, time_ms, self->json, NULL, 0);
-        cc_json_print (self->json, self->out);
-    }
-    else {
-        char line [1024];
-        cc_tap_describe (topic, topic_size, data, size, time_ms, NULL, line, sizeof (line));
-        fprintf (self->out, "%s\n", line);
-    }
+    char line [1024];
+    s_shown_t shown = { self, self->opts.json ? NULL : line };
+    if (self->opts.json)
+        cc_tap_describe (topic, topic_size, data, size, time_ms, self->json, NULL, 0, s_show,
+                         &shown);
+    else
+        cc_tap_describe (topic, topic_size, data, size, time_ms, NULL, line, sizeof (line),
+                         s_show, &shown);
 }
 
 int

@@ -2,8 +2,9 @@
     tap - a monitor on a relay's pub socket
 
     certchain-tap subscribes to every topic of a relay (or the ones asked
-    for) and shows what flows: one line per message, decoded (topic, type,
-    height and round, the ids that matter, size), or JSON lines; or, with
+    for) and shows what flows: one line per message (per transaction for
+    the relay's "txb" batches), decoded (topic, type, height and round,
+    the ids that matter, size), or JSON lines; or, with
     --stats, messages/s and bytes/s per topic every second; or, with --top,
     a live table of every service's latest metrics event.
 
@@ -38,7 +39,7 @@ typedef struct {
     bool json;                  //  JSON lines instead of text
     bool stats;                 //  per-topic rates every second instead of messages
     bool top;                   //  live table of metrics events instead of messages
-    uint64_t count;             //  stop after this many messages (0 = never)
+    uint64_t count;             //  stop after this many lines shown (0 = never)
     uint64_t duration_ms;       //  stop after this long (0 = never)
     FILE *out;                  //  where lines go (NULL = stdout)
 } cc_tap_opts_t;
@@ -57,16 +58,26 @@ void
 int
     cc_tap_run (cc_tap_t *self);
 
-//  Messages shown so far.
+//  Entries shown so far (lines or JSON objects; messages with --stats
+//  or --top).
 uint64_t
     cc_tap_messages (cc_tap_t *self);
 
+//  Told after each entry cc_tap_describe wrote (the line or the JSON
+//  object is complete); returns false to skip the message's other entries.
+typedef bool (cc_tap_emit_fn) (void *argument);
+
 //  Describes one message (its topic frame and payload, received at
-//  time_ms) as a JSON object in json when json is not NULL, else as one
-//  text line (no newline) in line. Never fails: what does not decode is
-//  described as undecodable, with the reason.
-void
+//  time_ms) as entries: a JSON object in json when json is not NULL (reset
+//  before each entry), else one text line (no newline) in line. A message
+//  is one entry, except a "txb" TxBatch holding transactions: one entry
+//  per transaction, shaped like a "tx" entry plus batch_index and
+//  batch_txs. After each entry emit (may be NULL) is called with argument.
+//  Never fails: what does not decode is described as undecodable, with the
+//  reason. Returns the number of entries written.
+size_t
     cc_tap_describe (const uint8_t *topic, size_t topic_size, const uint8_t *data, size_t size,
-                     uint64_t time_ms, cc_json_t *json, char *line, size_t line_size);
+                     uint64_t time_ms, cc_json_t *json, char *line, size_t line_size,
+                     cc_tap_emit_fn *emit, void *argument);
 
 #endif
