@@ -34,6 +34,7 @@ struct _cc_chain_t {
     int hashes;                         //  family: block hash -> height
     int txs;                            //  family: tx hash -> TxLocation
     int meta;                           //  family: the tip
+    bool no_tx_index;                   //  commits skip the "txs" family
     uint64_t height;                    //  tip height (0 = genesis)
     uint8_t tip_hash [CC_HASH_SIZE];    //  tip block hash (genesis hash at 0)
     uint64_t tip_time;                  //  tip time (genesis time at 0)
@@ -209,7 +210,7 @@ s_batch_block (cc_chain_t *self, cc_block_t *block, cc_batch_t *batch, cc_reason
     free (data);
     cc_batch_put (batch, self->hashes, cc_block_hash (block), CC_HASH_SIZE, height_key,
                   sizeof (height_key));
-    for (size_t index = 0; index < cc_block_tx_count (block); index++) {
+    for (size_t index = 0; !self->no_tx_index && index < cc_block_tx_count (block); index++) {
         Certchain__TxLocation location = CERTCHAIN__TX_LOCATION__INIT;
         location.height = height;
         location.index = (uint32_t) index;
@@ -303,9 +304,18 @@ cc_chain_block_by_hash (cc_chain_t *self, const uint8_t *hash, uint64_t *height_
     return cc_chain_block (self, height, data_p, size_p);
 }
 
+void
+cc_chain_set_tx_index (cc_chain_t *self, bool on)
+{
+    assert (self);
+    self->no_tx_index = !on;
+}
+
 int
 cc_chain_tx (cc_chain_t *self, const uint8_t *hash, uint64_t *height, uint32_t *index)
 {
+    if (self->no_tx_index)
+        return CC_E_UNSUPPORTED;
     uint8_t *value = NULL;
     size_t size = 0;
     int rc = cc_store_get (self->store, self->txs, hash, CC_HASH_SIZE, &value, &size);

@@ -102,9 +102,18 @@ int
     cc_chain_block_by_hash (cc_chain_t *self, const uint8_t *hash, uint64_t *height_p,
                             uint8_t **data_p, size_t *size_p);
 
-//  Where the committed tx with this hash (32 bytes) is. 0, NOT_FOUND or STORE.
+//  Where the committed tx with this hash (32 bytes) is. 0, NOT_FOUND or STORE;
+//  UNSUPPORTED while the tx index is off.
 int
     cc_chain_tx (cc_chain_t *self, const uint8_t *hash, uint64_t *height, uint32_t *index);
+
+//  Turns the tx index off (or on again; it is on when opened). A chain that
+//  nobody asks where a tx is (a validator's: DESIGN gives it blocks and
+//  state, the relay and the verifier keep the index) saves one store entry
+//  per transaction of every block. Blocks committed while it is off stay
+//  out of the index.
+void
+    cc_chain_set_tx_index (cc_chain_t *self, bool on);
 
 //  The committed tx with this hash with its height, index, block hash, tx
 //  root and Merkle inclusion proof (leaf to root), as served by GetTx.

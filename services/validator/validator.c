@@ -1021,6 +1021,9 @@ s_setup (s_self_t *self)
         cc_log_error (self->log, "store/path: %s", cc_reason_text (&reason));
         return reason.code == CC_E_CONFIG ? CC_EXIT_CONFIG : CC_EXIT_FAILURE;
     }
+    //  Nothing here asks where a tx is (the relay and the verifier answer
+    //  that): no tx index, one store entry less per transaction.
+    cc_chain_set_tx_index (self->chain, false);
     self->threads = (size_t) cc_service_u64 (config, "validator/threads", 2);
     size_t max_txs = (size_t) cc_service_u64 (config, "mempool/max_txs", 20000);
     size_t max_bytes = (size_t) cc_service_u64 (config, "mempool/max_bytes", 64 << 20);

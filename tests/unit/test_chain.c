@@ -502,6 +502,25 @@ START_TEST (test_lookups)
     cc_reason_t reason;
     ck_assert_int_eq (cc_chain_tx_info (node->chain, unknown, &none, &reason), CC_E_NOT_FOUND);
     ck_assert_ptr_null (none);
+
+    //  Without the tx index (a validator's chain): blocks commit as ever,
+    //  the index is neither written nor asked.
+    cc_chain_set_tx_index (node->chain, false);
+    cc_tx_t *third [1] = {s_transfer (node->chain, 2, 0, 10, 0)};
+    s_advance (node, third, 1);
+    ck_assert_uint_eq (cc_chain_height (node->chain), 3);
+    ck_assert_int_eq (cc_chain_tx (node->chain, cc_tx_hash (third [0]), &height, &index),
+                      CC_E_UNSUPPORTED);
+    ck_assert_int_eq (cc_chain_tx (node->chain, cc_tx_hash (first [0]), &height, &index),
+                      CC_E_UNSUPPORTED);
+    ck_assert_int_eq (cc_chain_tx_info (node->chain, cc_tx_hash (first [0]), &none, &reason),
+                      CC_E_UNSUPPORTED);
+    cc_chain_set_tx_index (node->chain, true);
+    ck_assert_int_eq (cc_chain_tx (node->chain, cc_tx_hash (third [0]), &height, &index),
+                      CC_E_NOT_FOUND);
+    ck_assert_int_eq (cc_chain_tx (node->chain, cc_tx_hash (first [0]), &height, &index), 0);
+    ck_assert_uint_eq (height, 1);
+    s_txs_destroy (third, 1);
     s_txs_destroy (first, 2);
     s_txs_destroy (second, 3);
     s_node_destroy (&node);
