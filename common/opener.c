@@ -10,6 +10,10 @@
     ready when it failed to decode or all its transactions were opened;
     no job touches it after that, so the owner may take it.
 
+    Decoding runs ahead of the owner only while fewer than
+    CC_OPENER_AHEAD_TXS transactions wait decoded, so a long queue of
+    large blocks is held as bytes, not as decoded objects.
+
     Clearing moves the entries aside and frees them once no job is in
     progress, since a job in progress still points at its entry.
     =========================================================================
@@ -39,6 +43,7 @@ typedef struct _s_entry_t {
     size_t next_tx;             //  first transaction not handed out yet
     size_t opened;              //  transactions opened
     bool ready;                 //  nothing left to do: the owner may take it
+    bool cleared;               //  dropped by cc_opener_clear, freed once idle
 } s_entry_t;
 
 typedef struct {
@@ -61,6 +66,7 @@ struct _cc_opener_t {
     size_t count;               //  entries queued
     size_t bytes;               //  their serialized size
     size_t busy;                //  jobs in progress
+    size_t decoded_txs;         //  transactions of the decoded entries queued
     bool stopping;              //  workers leave
     int fd;                     //  eventfd: readable when an entry got ready
 };
@@ -84,7 +90,8 @@ static bool
 s_take_job (cc_opener_t *self, s_job_t *job)
 {
     for (s_entry_t *entry = self->head; entry; entry = entry->next) {
-        if (!entry->decoding) {
+        if (!entry->decoding
+        &&  (entry == self->head || self->decoded_txs < CC_OPENER_AHEAD_TXS)) {
             entry->decoding = true;
             *job = (s_job_t) {entry, true, 0, 0};
             self->busy++;
@@ -132,6 +139,8 @@ s_run_job (cc_opener_t *self, s_job_t *job)
         entry->reason = reason;
         entry->tx_count = block ? cc_block_tx_count (block) : 0;
         entry->decoded = true;
+        if (!entry->cleared)
+            self->decoded_txs += entry->tx_count;
         free (entry->data);
         entry->data = NULL;
         if (entry->tx_count == 0)
@@ -302,6 +311,9 @@ cc_opener_pop (cc_opener_t *self, cc_reason_t *reason)
         self->tail = NULL;
     self->count--;
     self->bytes -= entry->size;
+    self->decoded_txs -= entry->tx_count;
+    //  Room to decode ahead again.
+    pthread_cond_broadcast (&self->work);
     pthread_mutex_unlock (&self->mutex);
     cc_block_t *block = entry->block;
     entry->block = NULL;
@@ -317,9 +329,12 @@ cc_opener_clear (cc_opener_t *self)
     assert (self);
     pthread_mutex_lock (&self->mutex);
     s_entry_t *aside = self->head;
+    for (s_entry_t *entry = aside; entry; entry = entry->next)
+        entry->cleared = true;
     self->head = self->tail = NULL;
     self->count = 0;
     self->bytes = 0;
+    self->decoded_txs = 0;
     while (self->busy > 0)
         pthread_cond_wait (&self->progress, &self->mutex);
     pthread_mutex_unlock (&self->mutex);
@@ -348,6 +363,16 @@ cc_opener_bytes (cc_opener_t *self)
     size_t bytes = self->bytes;
     pthread_mutex_unlock (&self->mutex);
     return bytes;
+}
+
+size_t
+cc_opener_decoded (cc_opener_t *self)
+{
+    assert (self);
+    pthread_mutex_lock (&self->mutex);
+    size_t decoded = self->decoded_txs;
+    pthread_mutex_unlock (&self->mutex);
+    return decoded;
 }
 
 //  --- Signal ------------------------------------------------------------------------

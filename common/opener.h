@@ -40,6 +40,11 @@ typedef struct _cc_opener_t cc_opener_t;
 
 //  Transactions a worker opens in one go.
 #define CC_OPENER_CHUNK 64
+//  Blocks are decoded ahead only while fewer transactions than this wait
+//  decoded (the oldest block is always decoded): a decoded transaction
+//  takes a few times its bytes, so queued bytes alone would not bound
+//  memory, and this is plenty to keep the workers busy.
+#define CC_OPENER_AHEAD_TXS 20000
 
 //  An opener for chain_id (copied) with threads workers (0 = none: blocks
 //  are decoded and opened by cc_opener_pop on the caller's thread);
@@ -73,11 +78,14 @@ cc_block_t *
 void
     cc_opener_clear (cc_opener_t *self);
 
-//  Blocks queued, and the bytes they came as.
+//  Blocks queued, the bytes they came as, and the transactions of those
+//  decoded already.
 size_t
     cc_opener_count (cc_opener_t *self);
 size_t
     cc_opener_bytes (cc_opener_t *self);
+size_t
+    cc_opener_decoded (cc_opener_t *self);
 
 //  A descriptor readable once a block became ready since the last
 //  cc_opener_acknowledge; -1 without workers.

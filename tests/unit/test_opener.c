@@ -16,6 +16,7 @@
 #include "state.h"
 #include "store.h"
 
+#include <czmq.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,38 @@ START_TEST (test_clear_and_destroy_with_work_queued)
 }
 END_TEST
 
+START_TEST (test_decoding_ahead_is_bounded)
+{
+    s_block_bytes_t bytes;
+    s_make_block (&bytes);
+    cc_opener_t *opener = cc_opener_new (FIXTURE_CHAIN, 2, true);
+    ck_assert_ptr_nonnull (opener);
+    size_t blocks = CC_OPENER_AHEAD_TXS / S_ACCOUNTS + 50;
+    for (size_t index = 0; index < blocks; index++)
+        ck_assert_int_eq (cc_opener_push (opener, bytes.data, bytes.size), 0);
+    //  The workers stop decoding at the bound (two may each have started
+    //  one more block as it was reached), the rest waits as bytes.
+    int64_t end = zclock_mono () + 30000;
+    while (cc_opener_decoded (opener) < CC_OPENER_AHEAD_TXS && zclock_mono () < end)
+        zclock_sleep (20);
+    zclock_sleep (200);
+    ck_assert_uint_ge (cc_opener_decoded (opener), CC_OPENER_AHEAD_TXS);
+    ck_assert_uint_le (cc_opener_decoded (opener), CC_OPENER_AHEAD_TXS + 2 * S_ACCOUNTS);
+    //  Taking blocks makes room: every block comes out, opened.
+    cc_reason_t reason;
+    for (size_t index = 0; index < blocks; index++) {
+        cc_block_t *block = cc_opener_pop (opener, &reason);
+        ck_assert_ptr_nonnull (block);
+        ck_assert_uint_eq (cc_block_tx_count (block), S_ACCOUNTS);
+        s_assert_opened (block, SIZE_MAX);
+        cc_block_destroy (&block);
+    }
+    ck_assert_uint_eq (cc_opener_decoded (opener), 0);
+    cc_opener_destroy (&opener);
+    free (bytes.data);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -241,6 +274,7 @@ main (void)
     tcase_add_loop_test (tcase, test_blocks_come_out_in_order_opened, 0, 3);
     tcase_add_test (tcase, test_signal_when_ready);
     tcase_add_test (tcase, test_clear_and_destroy_with_work_queued);
+    tcase_add_test (tcase, test_decoding_ahead_is_bounded);
     suite_add_tcase (suite, tcase);
     return fixture_run (suite);
 }
