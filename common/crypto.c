@@ -314,6 +314,16 @@ cc_hash2 (const void *data_a, size_t size_a, const void *data_b, size_t size_b, 
     crypto_generichash_final (&state, hash, CC_HASH_SIZE);
 }
 
+uint64_t
+cc_short_hash (const uint8_t *key, const void *data, size_t size)
+{
+    uint8_t digest [crypto_shorthash_BYTES];
+    crypto_shorthash (digest, (const unsigned char *) data, size, key);
+    uint64_t value;
+    memcpy (&value, digest, sizeof (value));
+    return value;
+}
+
 //  --- Hex -----------------------------------------------------------------------
 
 void

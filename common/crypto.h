@@ -124,6 +124,14 @@ void
     cc_hash2 (const void *data_a, size_t size_a, const void *data_b, size_t size_b,
               uint8_t *hash);
 
+//  A 64-bit keyed hash (SipHash-2-4) of data under a random key of
+//  CC_SHORT_HASH_KEY_SIZE bytes (crypto_shorthash_keygen), for the bucket of
+//  a table whose keys outsiders choose: without the key nobody can aim
+//  many keys at one bucket.
+#define CC_SHORT_HASH_KEY_SIZE 16
+uint64_t
+    cc_short_hash (const uint8_t *key, const void *data, size_t size);
+
 //  --- Hex -------------------------------------------------------------------------
 
 //  Writes 2*size hex characters and a NUL into text.

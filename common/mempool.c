@@ -127,9 +127,7 @@ struct _cc_mempool_t {
 static void
 s_key_make (cc_mempool_t *self, const uint8_t *bytes, s_key_t *key)
 {
-    uint8_t hash [crypto_shorthash_BYTES];
-    crypto_shorthash (hash, bytes, S_KEY_SIZE, self->hash_key);
-    memcpy (&key->hash, hash, sizeof (key->hash));
+    key->hash = cc_short_hash (self->hash_key, bytes, S_KEY_SIZE);
     memcpy (key->bytes, bytes, S_KEY_SIZE);
 }
 

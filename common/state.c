@@ -135,11 +135,8 @@ s_accounts_clear (s_accounts_t *self)
 static size_t
 s_accounts_home (s_accounts_t *self, const uint8_t *address)
 {
-    uint8_t hash [crypto_shorthash_BYTES];
-    crypto_shorthash (hash, address, CC_PUBKEY_SIZE, self->key);
-    uint64_t value;
-    memcpy (&value, hash, sizeof (value));
-    return (size_t) (value & (self->capacity - 1));
+    return (size_t) (cc_short_hash (self->key, address, CC_PUBKEY_SIZE)
+                     & (self->capacity - 1));
 }
 
 //  The slot holding address, or the empty slot where it would go.

@@ -46,11 +46,7 @@ struct _cc_committed_t {
 static size_t
 s_bucket (cc_committed_t *self, const uint8_t *hash)
 {
-    uint8_t digest [crypto_shorthash_BYTES];
-    crypto_shorthash (digest, hash, CC_HASH_SIZE, self->key);
-    uint64_t value;
-    memcpy (&value, digest, sizeof (value));
-    return (size_t) value & self->mask;
+    return (size_t) cc_short_hash (self->key, hash, CC_HASH_SIZE) & self->mask;
 }
 
 //  The bucket holding hash, or the empty bucket where it would go.

@@ -199,6 +199,26 @@ START_TEST (test_merkle)
 }
 END_TEST
 
+START_TEST (test_short_hash)
+{
+    uint8_t key_a [CC_SHORT_HASH_KEY_SIZE], key_b [CC_SHORT_HASH_KEY_SIZE];
+    ck_assert_int_eq (CC_SHORT_HASH_KEY_SIZE, crypto_shorthash_KEYBYTES);
+    memset (key_a, 1, sizeof (key_a));
+    memset (key_b, 2, sizeof (key_b));
+    uint64_t first = cc_short_hash (key_a, "certchain", 9);
+    ck_assert_uint_eq (cc_short_hash (key_a, "certchain", 9), first);
+    //  Another key or other bytes give another value.
+    ck_assert_uint_ne (cc_short_hash (key_b, "certchain", 9), first);
+    ck_assert_uint_ne (cc_short_hash (key_a, "certchaiN", 9), first);
+    //  SipHash-2-4 as libsodium computes it, first 8 bytes.
+    uint8_t digest [crypto_shorthash_BYTES];
+    crypto_shorthash (digest, (const unsigned char *) "certchain", 9, key_a);
+    uint64_t expected;
+    memcpy (&expected, digest, sizeof (expected));
+    ck_assert_uint_eq (first, expected);
+}
+END_TEST
+
 START_TEST (test_error_names)
 {
     ck_assert_str_eq (cc_error_name (CC_E_NONCE_GAP), "NONCE_GAP");
@@ -225,6 +245,7 @@ main (void)
     tcase_add_test (tcase, test_hash_and_hex);
     tcase_add_test (tcase, test_merkle);
     tcase_add_test (tcase, test_error_names);
+    tcase_add_test (tcase, test_short_hash);
     suite_add_tcase (suite, tcase);
     return fixture_run (suite);
 }
