@@ -20,6 +20,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -553,6 +554,17 @@ cc_config_get_u64 (cc_config_t *self, const char *path, uint64_t *value, cc_reas
         return cc_reason_set (reason, CC_E_CONFIG, "%s: expected a number, got '%s'", path,
                               text);
     return 0;
+}
+
+int
+cc_config_get_u64_range (cc_config_t *self, const char *path, uint64_t low, uint64_t high,
+                         uint64_t *value, cc_reason_t *reason)
+{
+    int rc = cc_config_get_u64 (self, path, value, reason);
+    if (rc == 0 && (*value < low || *value > high))
+        rc = cc_reason_set (reason, CC_E_CONFIG, "%s: expected %" PRIu64 " to %" PRIu64
+                            ", got %" PRIu64, path, low, high, *value);
+    return rc;
 }
 
 int

@@ -119,6 +119,12 @@ int
     cc_config_get_u64 (cc_config_t *self, const char *path, uint64_t *value,
                        cc_reason_t *reason);
 
+//  Same, and within [low, high]: CONFIG with "validator/threads: expected 1
+//  to 64, got 0" otherwise.
+int
+    cc_config_get_u64_range (cc_config_t *self, const char *path, uint64_t low,
+                             uint64_t high, uint64_t *value, cc_reason_t *reason);
+
 //  The effective value as a boolean: 1/0, true/false, yes/no (any case).
 //  NOT_FOUND for an undeclared path; CONFIG for anything else.
 int

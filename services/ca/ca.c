@@ -173,12 +173,10 @@ cc_ca_check (cc_config_t *config, cc_reason_t *reason)
                                   required [index]);
     }
     uint64_t workers = 0;
-    int rc = cc_config_get_u64 (config, "ca/workers", &workers, reason);
+    int rc = cc_config_get_u64_range (config, "ca/workers", 1, CC_CA_MAX_WORKERS, &workers,
+                                      reason);
     if (rc != 0)
         return rc;
-    if (workers < 1 || workers > CC_CA_MAX_WORKERS)
-        return cc_reason_set (reason, CC_E_CONFIG, "ca/workers: expected 1 to %d, got %" PRIu64,
-                              CC_CA_MAX_WORKERS, workers);
     uint64_t expired = 0;
     return cc_config_get_u64 (config, "ca/expired_after_ms", &expired, reason);
 }

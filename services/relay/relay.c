@@ -155,22 +155,15 @@ cc_relay_check (cc_config_t *config, cc_reason_t *reason)
     int rc = cc_config_get_bool (config, "relay/unsafe_skip_checks", &skip, reason);
     if (rc != 0)
         return rc;
-    uint64_t kb = 0;
-    rc = cc_config_get_u64 (config, "relay/max_message_kb", &kb, reason);
+    uint64_t value = 0;
+    rc = cc_config_get_u64_range (config, "relay/max_message_kb", S_MIN_MESSAGE_KB,
+                                  S_MAX_MESSAGE_KB, &value, reason);
     if (rc != 0)
         return rc;
-    if (kb < S_MIN_MESSAGE_KB || kb > S_MAX_MESSAGE_KB)
-        return cc_reason_set (reason, CC_E_CONFIG,
-                              "relay/max_message_kb: expected %d to %d, got %" PRIu64,
-                              S_MIN_MESSAGE_KB, S_MAX_MESSAGE_KB, kb);
-    uint64_t committed = 0;
-    rc = cc_config_get_u64 (config, "relay/committed_txs", &committed, reason);
+    rc = cc_config_get_u64_range (config, "relay/committed_txs", S_MIN_COMMITTED,
+                                  S_MAX_COMMITTED, &value, reason);
     if (rc != 0)
         return rc;
-    if (committed < S_MIN_COMMITTED || committed > S_MAX_COMMITTED)
-        return cc_reason_set (reason, CC_E_CONFIG,
-                              "relay/committed_txs: expected %d to %d, got %" PRIu64,
-                              S_MIN_COMMITTED, S_MAX_COMMITTED, committed);
     const char *store = cc_config_get (config, "store/path");
     if (!store || !*store)
         return cc_reason_set (reason, CC_E_CONFIG, "store/path: a directory is required");

@@ -201,12 +201,9 @@ cc_validator_check (cc_config_t *config, cc_reason_t *reason)
         return cc_reason_set (reason, CC_E_CONFIG, "unexpected argument '%s' (see --help)",
                               cc_config_arg (config, 0));
     uint64_t value = 0;
-    int rc = cc_config_get_u64 (config, "validator/threads", &value, reason);
+    int rc = cc_config_get_u64_range (config, "validator/threads", 1, 64, &value, reason);
     if (rc != 0)
         return rc;
-    if (value < 1 || value > 64)
-        return cc_reason_set (reason, CC_E_CONFIG,
-                              "validator/threads: expected 1 to 64, got %" PRIu64, value);
     const char *positive [] = {"mempool/max_txs", "mempool/max_bytes"};
     for (size_t index = 0; index < 2; index++) {
         rc = cc_config_get_u64 (config, positive [index], &value, reason);
@@ -223,13 +220,10 @@ cc_validator_check (cc_config_t *config, cc_reason_t *reason)
         if (rc != 0)
             return rc;
     }
-    rc = cc_config_get_u64 (config, "validator/resign_timeout_ms", &value, reason);
+    rc = cc_config_get_u64_range (config, "validator/resign_timeout_ms", 1, 3600000, &value,
+                                  reason);
     if (rc != 0)
         return rc;
-    if (value < 1 || value > 3600000)
-        return cc_reason_set (reason, CC_E_CONFIG,
-                              "validator/resign_timeout_ms: expected 1 to 3600000, got %" PRIu64,
-                              value);
     const char *endpoints [] = {"validator/admin", "relay/rpc", "relay/pub", "relay/gossip",
                                 "ca/join"};
     for (size_t index = 0; index < 5; index++) {

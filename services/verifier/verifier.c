@@ -83,28 +83,15 @@ cc_verifier_define (cc_config_t *config)
     cc_service_define_common (config, CC_VERIFIER_STORE_DEFAULT);
 }
 
-//  Checks that key holds a number within [low, high].
-static int
-s_check_range (cc_config_t *config, const char *key, uint64_t low, uint64_t high,
-               cc_reason_t *reason)
-{
-    uint64_t value = 0;
-    int rc = cc_config_get_u64 (config, key, &value, reason);
-    if (rc != 0)
-        return rc;
-    if (value < low || value > high)
-        return cc_reason_set (reason, CC_E_CONFIG, "%s: expected %llu to %llu, got %llu", key,
-                              (unsigned long long) low, (unsigned long long) high,
-                              (unsigned long long) value);
-    return 0;
-}
 
 int
 cc_verifier_check (cc_config_t *config, cc_reason_t *reason)
 {
-    int rc = s_check_range (config, "verifier/threads", 1, CC_VERIFIER_MAX_THREADS, reason);
+    uint64_t number = 0;
+    int rc = cc_config_get_u64_range (config, "verifier/threads", 1, CC_VERIFIER_MAX_THREADS,
+                                      &number, reason);
     if (rc == 0)
-        rc = s_check_range (config, "verifier/batch", 1, 1000, reason);
+        rc = cc_config_get_u64_range (config, "verifier/batch", 1, 1000, &number, reason);
     const char *const endpoints [] = {
         "verifier/query", "relay/pub", "relay/rpc", "relay/gossip", NULL
     };

@@ -62,6 +62,16 @@ START_TEST (test_defaults)
     ck_assert_uint_eq (number, 7000);
     ck_assert_int_eq (cc_config_get_u64 (config, "relay/nope", &number, &reason),
                       CC_E_NOT_FOUND);
+    //  Within bounds, at a bound, outside them (the message names all three).
+    ck_assert_int_eq (cc_config_get_u64_range (config, "relay/port", 1, 65535, &number,
+                                               &reason), 0);
+    ck_assert_int_eq (cc_config_get_u64_range (config, "relay/port", 7000, 7000, &number,
+                                               &reason), 0);
+    ck_assert_int_eq (cc_config_get_u64_range (config, "relay/port", 1, 6999, &number,
+                                               &reason), CC_E_CONFIG);
+    ck_assert_str_eq (cc_reason_text (&reason), "relay/port: expected 1 to 6999, got 7000");
+    ck_assert_int_eq (cc_config_get_u64_range (config, "relay/nope", 1, 2, &number, &reason),
+                      CC_E_NOT_FOUND);
     bool flag = true;
     ck_assert_int_eq (cc_config_get_bool (config, "verbose", &flag, &reason), 0);
     ck_assert (!flag);
