@@ -369,10 +369,12 @@ struct _cc_exec_t {
 
 //  --- Store reads -------------------------------------------------------------------
 
-//  A committed account: cache first, then the store (filling the cache).
+//  A committed account: cache first, then the store, filling the cache
+//  when fill (an outsider's guess at an address must not evict the hot
+//  accounts that execution reads).
 static int
-s_state_read (cc_state_t *self, const uint8_t *address, uint64_t *balance, uint64_t *nonce,
-              bool *found)
+s_state_read (cc_state_t *self, const uint8_t *address, bool fill, uint64_t *balance,
+              uint64_t *nonce, bool *found)
 {
     s_account_t *slot = s_accounts_find (&self->cache, address);
     if (!slot) {
@@ -395,6 +397,12 @@ s_state_read (cc_state_t *self, const uint8_t *address, uint64_t *balance, uint6
         }
         else if (rc != CC_E_NOT_FOUND)
             return rc;
+        if (!fill) {
+            *balance = got_balance;
+            *nonce = got_nonce;
+            *found = rc == 0;
+            return 0;
+        }
         if (self->cache.count >= S_CACHE_MAX)
             s_accounts_clear (&self->cache);
         s_accounts_set (&self->cache, address, got_balance, got_nonce,
@@ -624,7 +632,19 @@ cc_state_account (cc_state_t *self, const uint8_t *address, uint64_t *balance,
 {
     bool found = false;
     *balance = *nonce = 0;
-    int rc = s_state_read (self, address, balance, nonce, &found);
+    int rc = s_state_read (self, address, true, balance, nonce, &found);
+    if (rc != 0)
+        return rc;
+    return found ? 0 : CC_E_NOT_FOUND;
+}
+
+int
+cc_state_account_peek (cc_state_t *self, const uint8_t *address, uint64_t *balance,
+                       uint64_t *nonce)
+{
+    bool found = false;
+    *balance = *nonce = 0;
+    int rc = s_state_read (self, address, false, balance, nonce, &found);
     if (rc != 0)
         return rc;
     return found ? 0 : CC_E_NOT_FOUND;
@@ -701,7 +721,7 @@ s_exec_read (cc_exec_t *self, const uint8_t *address, uint64_t *balance, uint64_
         *found = true;
         return 0;
     }
-    return s_state_read (self->state, address, balance, nonce, found);
+    return s_state_read (self->state, address, true, balance, nonce, found);
 }
 
 //  A validator record as this execution sees it, or NULL.

@@ -124,6 +124,11 @@ cc_genesis_t *
 
 //  An account's committed balance and nonce; an unknown account reads as
 //  zero balance and nonce 0 (returns NOT_FOUND, outputs set to 0).
+//  cc_state_account_peek answers the same without keeping what it read in
+//  the account cache: for addresses an outsider chooses.
+int
+    cc_state_account_peek (cc_state_t *self, const uint8_t *address, uint64_t *balance,
+                           uint64_t *nonce);
 int
     cc_state_account (cc_state_t *self, const uint8_t *address, uint64_t *balance,
                       uint64_t *nonce);

@@ -319,7 +319,8 @@ s_check_committed (self_t *self, cc_tx_t *tx, cc_reason_t *reason)
         return cc_reason_set (reason, CC_E_DUPLICATE,
                               "transaction already committed at height %" PRIu64, height);
     uint64_t balance = 0, nonce = 0;
-    int rc = cc_state_account (cc_chain_state (self->chain), cc_tx_signer (tx), &balance, &nonce);
+    int rc = cc_state_account_peek (cc_chain_state (self->chain), cc_tx_signer (tx), &balance,
+                                    &nonce);
     if ((rc == 0 || rc == CC_E_NOT_FOUND) && cc_tx_nonce (tx) > nonce)
         return 0;
     cc_metrics_add (self->metrics, "tx_index.reads", 1);

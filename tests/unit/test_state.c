@@ -288,6 +288,15 @@ START_TEST (test_transfer_ok)
     ck_assert_uint_eq (s_nonce (w, PUB (k.account [1])), 0);
     ck_assert_uint_eq (s_balance (w, PUB (k.outsider [0])), 50);
     ck_assert_uint_eq (s_balance (w, w->proposer), 8);
+    //  A peek reads the same committed values, and NOT_FOUND for an
+    //  unknown address.
+    ck_assert_int_eq (cc_state_account_peek (w->state, PUB (k.account [0]), &balance, &nonce), 0);
+    ck_assert_uint_eq (balance, 1000 - 105 - 53);
+    ck_assert_uint_eq (nonce, 2);
+    ck_assert_int_eq (cc_state_account_peek (w->state, PUB (k.outsider [1]), &balance, &nonce),
+                      CC_E_NOT_FOUND);
+    ck_assert_uint_eq (balance, 0);
+    ck_assert_uint_eq (nonce, 0);
 
     //  An exact balance may be spent to zero; a transfer to oneself pays
     //  only the fee; the proposer may pay itself a fee.
