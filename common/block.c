@@ -1065,6 +1065,10 @@ s_verify_execute (cc_block_t *self, cc_state_t *state, const cc_block_verify_opt
         free (codes);
         return cc_reason_set (reason, CC_E_NOMEM, "out of memory");
     }
+    if (opts && opts->require_commit && opts->trust_signatures)
+        for (size_t index = 0; index < count; index++)
+            checked [index] = true;
+    else
     if (opts && opts->signature_checked)
         for (size_t index = 0; index < count; index++)
             checked [index] = opts->signature_checked (

@@ -234,6 +234,9 @@ typedef bool (cc_signature_checked_fn) (void *argument, const uint8_t *tx_hash,
 
 typedef struct {
     bool require_commit;                //  check the block's own commit (syncing)
+    bool trust_signatures;              //  with require_commit: the quorum commit vouches
+                                        //  for the txs' signatures, none is checked
+                                        //  (the relay, a CA's chain view)
     size_t threads;                     //  signature workers, 0 or 1 = inline
     cc_signature_checked_fn *signature_checked;     //  cache lookup, may be NULL
     void *signature_argument;           //  passed to signature_checked

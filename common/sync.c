@@ -37,11 +37,11 @@
     Blocks kept aside (from "blk", beyond tip + 1) never raise the target:
     they are unverified, and a rogue block claiming a far height must not
     make a validator believe it is behind forever. Instead they make sync
-    fetch from tip + 1, and an empty reply (the relay has nothing past the
-    tip; a reply that is merely short may be the relay's size cap) proves
-    that the relay does not hold a block kept aside before that request was
-    sent, since the relay stores every block before publishing it; such a
-    block is discarded as WRONG_HEIGHT.
+    fetch from the next height, and an empty reply (the relay has nothing
+    from there on; a reply that is merely short may be the relay's size
+    cap) proves that the relay does not hold a block kept aside at or past
+    that height before that request was sent, since the relay stores every
+    block before publishing it; such a block is discarded as WRONG_HEIGHT.
 
     DESIGN: a block at or below the tip that differs from the stored one
     is named by the most telling check that still applies to a past height
@@ -204,17 +204,6 @@ s_was_abandoned (cc_sync_t *self, uint64_t id, uint64_t *from)
 
 //  --- Applying blocks ----------------------------------------------------------
 
-//  cc_signature_checked_fn for a sync that trusts a quorum commit for the
-//  signatures of a block's transactions.
-static bool
-s_trusted (void *argument, const uint8_t *tx_hash, const uint8_t *signature)
-{
-    (void) argument;
-    (void) tx_hash;
-    (void) signature;
-    return true;
-}
-
 //  Verifies block as the next one (opening its transactions on threads
 //  workers, 1 = inline: all opened already) and commits it; reports the
 //  outcome.
@@ -224,8 +213,8 @@ s_commit (cc_sync_t *self, cc_block_t *block, size_t threads, cc_reason_t *reaso
     cc_block_verify_opts_t opts = {
         .require_commit = true,
         .threads = threads,
-        .signature_checked = self->opts.trust_signatures ? s_trusted
-                                                         : self->opts.signature_checked,
+        .trust_signatures = self->opts.trust_signatures,
+        .signature_checked = self->opts.signature_checked,
         .signature_argument = self->opts.signature_argument,
     };
     cc_exec_t *exec = NULL;

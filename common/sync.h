@@ -31,7 +31,7 @@
 
     DESIGN: no lock-step on the way. One request is in flight, asked as soon
     as the previous reply is queued, from the height after the last block
-    queued; only when CC_SYNC_QUEUE_BYTES of blocks wait does sync stop
+    queued; only when queue_bytes of blocks wait does sync stop
     asking, so memory stays bounded while the relay, the workers' signature
     checks and the caller's execution and commits all run at once. One
     block per cc_sync_work call keeps the service's event loop answering
@@ -71,7 +71,7 @@ typedef struct _cc_sync_t cc_sync_t;
 #define CC_SYNC_QUEUE_BYTES (8 * 1024 * 1024)
 
 typedef struct {
-    uint32_t batch;              //  blocks per GetBlocks request (default 100)
+    uint32_t batch;              //  blocks per GetBlocks request (default 20)
     uint32_t timeout_ms;         //  re-ask after this long without a reply (default 3000)
     size_t queue_bytes;          //  no request ahead past this many bytes queued
                                  //  (default CC_SYNC_QUEUE_BYTES)
@@ -79,7 +79,9 @@ typedef struct {
                                  //  cc_block_verify for blocks from "blk" (default 2)
     bool trust_signatures;       //  a quorum commit vouches for the signatures of a
                                  //  block's txs: none is checked (a CA's view)
-    cc_signature_checked_fn *signature_checked;  //  optional cache (see block.h)
+    cc_signature_checked_fn *signature_checked;  //  optional cache (see block.h), for
+                                 //  blocks from "blk": fetched blocks are opened
+                                 //  ahead by the workers, which cannot ask it
     void *signature_argument;    //  passed to signature_checked
 } cc_sync_opts_t;
 
@@ -114,7 +116,7 @@ void
 //  Hands a reply from the DEALER to sync. True if it answers sync's request
 //  in flight (or an earlier one sync gave up on): consumed, its blocks
 //  queued (copied) for cc_sync_work, the next batch asked at once when
-//  still behind and the queue is under CC_SYNC_QUEUE_BYTES. False: not
+//  still behind and the queue is under queue_bytes. False: not
 //  sync's, the caller keeps it. Never frees the reply.
 bool
     cc_sync_on_reply (cc_sync_t *self, Certchain__Reply *reply, uint64_t now_ms);
@@ -155,7 +157,7 @@ uint64_t
 //             COMMIT_* codes), or CONFLICT when it passes them all (a
 //             second quorum-committed block: the reason names both hashes);
 //    > tip + 1: kept aside (at most CC_SYNC_MAX_PENDING, the farthest
-//             dropped first) and a fetch from tip + 1 started; 0. The
+//             dropped first) and a fetch started; 0. The
 //             target is NOT raised (the block is unverified). Kept blocks
 //             are applied once the gap is filled; one the relay turns out
 //             not to hold (an empty GetBlocks answer asked after it came)

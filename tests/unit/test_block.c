@@ -1180,6 +1180,19 @@ START_TEST (test_tx_verdicts)
     ck_assert_mem_eq (cc_block_hash (bad), cc_block_hash (block), CC_HASH_SIZE);
     ck_assert_int_eq (s_verify (world, bad, true, NULL, &reason), CC_E_BAD_TX);
     ck_assert_ptr_nonnull (strstr (reason.text, "BAD_SIGNATURE"));
+    //  Trusting signatures takes effect only under a required quorum
+    //  commit: then the commit vouches for them (the relay, a CA's view).
+    //  (Fresh copies: a transaction remembers how it was first opened.)
+    cc_block_parent_t parent = {world->tip_hash, world->tip_time};
+    cc_block_verify_opts_t trusting = {.require_commit = false, .trust_signatures = true};
+    cc_block_t *copy = s_mutate (block, NULL, s_flip_tx_signature, &index);
+    ck_assert_int_eq (cc_block_verify (copy, world->state, &parent, &trusting, NULL, &reason),
+                      CC_E_BAD_TX);
+    cc_block_destroy (&copy);
+    trusting.require_commit = true;
+    copy = s_mutate (block, NULL, s_flip_tx_signature, &index);
+    ck_assert_int_eq (cc_block_verify (copy, world->state, &parent, &trusting, NULL, &reason), 0);
+    cc_block_destroy (&copy);
     s_expect (world, &bad, true, CC_E_BAD_TX);
     s_expect (world, &block, true, 0);
     cc_tx_destroy (&extra);
