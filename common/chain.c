@@ -34,7 +34,7 @@ struct _cc_chain_t {
     int hashes;                         //  family: block hash -> height
     int txs;                            //  family: tx hash -> TxLocation
     int meta;                           //  family: the tip
-    bool no_tx_index;                   //  commits skip the "txs" family
+    bool tx_index;                      //  commits write the "txs" family
     uint64_t height;                    //  tip height (0 = genesis)
     uint8_t tip_hash [CC_HASH_SIZE];    //  tip block hash (genesis hash at 0)
     uint64_t tip_time;                  //  tip time (genesis time at 0)
@@ -99,6 +99,7 @@ cc_chain_open (const char *dir, cc_genesis_t *genesis, size_t cache_bytes,
     self->hashes = cc_store_family (self->store, "hashes");
     self->txs = cc_store_family (self->store, "txs");
     self->meta = cc_store_family (self->store, "meta");
+    self->tx_index = true;
     self->state = cc_state_new (self->store, genesis, reason);
     if (!self->state || s_load_tip (self, reason) != 0) {
         cc_chain_destroy (&self);
@@ -210,7 +211,8 @@ s_batch_block (cc_chain_t *self, cc_block_t *block, cc_batch_t *batch, cc_reason
     free (data);
     cc_batch_put (batch, self->hashes, cc_block_hash (block), CC_HASH_SIZE, height_key,
                   sizeof (height_key));
-    for (size_t index = 0; !self->no_tx_index && index < cc_block_tx_count (block); index++) {
+    size_t indexed = self->tx_index ? cc_block_tx_count (block) : 0;
+    for (size_t index = 0; index < indexed; index++) {
         Certchain__TxLocation location = CERTCHAIN__TX_LOCATION__INIT;
         location.height = height;
         location.index = (uint32_t) index;
@@ -308,13 +310,14 @@ void
 cc_chain_set_tx_index (cc_chain_t *self, bool on)
 {
     assert (self);
-    self->no_tx_index = !on;
+    self->tx_index = on;
 }
 
 int
 cc_chain_tx (cc_chain_t *self, const uint8_t *hash, uint64_t *height, uint32_t *index)
 {
-    if (self->no_tx_index)
+    assert (self);
+    if (!self->tx_index)
         return CC_E_UNSUPPORTED;
     uint8_t *value = NULL;
     size_t size = 0;

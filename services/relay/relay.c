@@ -906,11 +906,16 @@ s_self_new (zsock_t *pipe, cc_relay_args_t *args, int *exit_code)
     self->metrics = cc_metrics_new ("relay", "");
     self->gossip_seen = cc_seen_new (CC_RELAY_RECENT);
     self->tx_seen = cc_seen_new (CC_RELAY_RECENT);
-    //  cc_relay_check bounds the key; an embedding that skipped it gets a
-    //  capacity within the bounds anyway.
-    uint64_t committed = cc_service_u64 (self->config, "relay/committed_txs", 262144);
-    if (committed < S_MIN_COMMITTED || committed > S_MAX_COMMITTED)
-        committed = 262144;
+    //  cc_relay_check bounds the key; an embedding that skipped it is told.
+    uint64_t committed = 0;
+    cc_reason_t why;
+    if (cc_config_get_u64_range (self->config, "relay/committed_txs", S_MIN_COMMITTED,
+                                 S_MAX_COMMITTED, &committed, &why) != 0) {
+        cc_log_error (self->log, "%s", cc_reason_text (&why));
+        *exit_code = CC_EXIT_CONFIG;
+        s_self_destroy (&self);
+        return NULL;
+    }
     self->committed = cc_committed_new ((size_t) committed);
     if (!self->metrics || !self->gossip_seen || !self->tx_seen || !self->committed) {
         cc_log_error (self->log, "out of memory");
