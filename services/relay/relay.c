@@ -22,7 +22,7 @@
     DESIGN, refusing committed transactions without a read per tx: the
     answer must stay exact ("already committed at height H"), so each
     submitted tx is decided by the first of three tests that applies:
-      1. the committed memory (committed.h): the hashes of the last
+      1. the committed memory (a cc_seen_t of tx hash -> height): the hashes of the last
          relay/committed_txs transactions of the blocks this relay
          stored, with their heights, filled in s_store_block. A hit is
          refused at once with its height; this is every client resending
@@ -66,7 +66,6 @@
 
 #include "block.h"
 #include "chain.h"
-#include "committed.h"
 #include "genesis.h"
 #include "gossip.h"
 #include "metrics.h"
@@ -108,7 +107,7 @@ typedef struct {
     cc_metrics_t *metrics;      //  counters and the evt event
     cc_seen_t *gossip_seen;     //  H(topic || payload) of recent gossip and publications
     cc_seen_t *tx_seen;         //  H(tx hash || signature) of recent submissions
-    cc_committed_t *committed;  //  tx hash -> height, for recently committed txs
+    cc_seen_t *committed;       //  tx hash -> height, for recently committed txs
     uint8_t *batch;             //  TxBatch wire bytes of accepted txs not yet published
     size_t batch_size;          //  bytes of it in use
     size_t batch_capacity;      //  bytes allocated
@@ -315,7 +314,7 @@ s_check_committed (self_t *self, cc_tx_t *tx, cc_reason_t *reason)
 {
     const uint8_t *hash = cc_tx_hash (tx);
     uint64_t height = 0;
-    if (cc_committed_find (self->committed, hash, &height))
+    if (cc_seen_get (self->committed, hash, &height))
         return cc_reason_set (reason, CC_E_DUPLICATE,
                               "transaction already committed at height %" PRIu64, height);
     uint64_t balance = 0, nonce = 0;
@@ -494,7 +493,7 @@ s_store_block (self_t *self, cc_block_t *block, cc_reason_t *reason)
     //  block is refused without a read of the index.
     uint64_t height = cc_block_height (block);
     for (size_t index = 0; index < cc_block_tx_count (block); index++)
-        cc_committed_insert (self->committed, cc_tx_hash (cc_block_tx (block, index)), height);
+        cc_seen_put (self->committed, cc_tx_hash (cc_block_tx (block, index)), height);
     uint8_t *data = NULL;
     size_t size = 0;
     if (cc_block_encode (block, true, &data, &size) == 0)
@@ -839,7 +838,7 @@ s_self_destroy (self_t **self_p)
         zsock_destroy (&self->gossip);
         cc_seen_destroy (&self->gossip_seen);
         cc_seen_destroy (&self->tx_seen);
-        cc_committed_destroy (&self->committed);
+        cc_seen_destroy (&self->committed);
         free (self->batch);
         cc_metrics_destroy (&self->metrics);
         cc_chain_destroy (&self->chain);
@@ -916,7 +915,7 @@ s_self_new (zsock_t *pipe, cc_relay_args_t *args, int *exit_code)
         s_self_destroy (&self);
         return NULL;
     }
-    self->committed = cc_committed_new ((size_t) committed);
+    self->committed = cc_seen_new ((size_t) committed);
     if (!self->metrics || !self->gossip_seen || !self->tx_seen || !self->committed) {
         cc_log_error (self->log, "out of memory");
         *exit_code = CC_EXIT_FAILURE;

@@ -22,7 +22,6 @@
 
 #include "block.h"
 #include "chain.h"
-#include "committed.h"
 #include "gossip.h"
 #include "metrics.h"
 #include "relay.h"
@@ -88,34 +87,34 @@ END_TEST
 
 START_TEST (test_committed_finds_and_forgets_the_oldest)
 {
-    cc_committed_t *committed = cc_committed_new (3);
+    cc_seen_t *committed = cc_seen_new (3);
     ck_assert_ptr_nonnull (committed);
     uint8_t hash [5][CC_HASH_SIZE];
     for (unsigned index = 0; index < 5; index++)
         s_hash_of (index, hash [index]);
     uint64_t height = 0;
-    ck_assert (!cc_committed_find (committed, hash [0], &height));
-    cc_committed_insert (committed, hash [0], 7);
-    cc_committed_insert (committed, hash [1], 7);
-    cc_committed_insert (committed, hash [2], 8);
-    ck_assert (cc_committed_find (committed, hash [1], &height));
+    ck_assert (!cc_seen_get (committed, hash [0], &height));
+    cc_seen_put (committed, hash [0], 7);
+    cc_seen_put (committed, hash [1], 7);
+    cc_seen_put (committed, hash [2], 8);
+    ck_assert (cc_seen_get (committed, hash [1], &height));
     ck_assert_uint_eq (height, 7);
-    ck_assert (cc_committed_find (committed, hash [2], NULL));
+    ck_assert (cc_seen_get (committed, hash [2], NULL));
     //  Again: keeps its first height, takes no slot.
-    cc_committed_insert (committed, hash [2], 99);
-    ck_assert (cc_committed_find (committed, hash [2], &height));
+    cc_seen_put (committed, hash [2], 99);
+    ck_assert (cc_seen_get (committed, hash [2], &height));
     ck_assert_uint_eq (height, 8);
-    ck_assert_uint_eq (cc_committed_size (committed), 3);
+    ck_assert_uint_eq (cc_seen_size (committed), 3);
     //  Full: the oldest goes first.
-    cc_committed_insert (committed, hash [3], 9);
-    ck_assert (!cc_committed_find (committed, hash [0], &height));
-    ck_assert (cc_committed_find (committed, hash [1], &height));
-    ck_assert (cc_committed_find (committed, hash [3], &height));
+    cc_seen_put (committed, hash [3], 9);
+    ck_assert (!cc_seen_get (committed, hash [0], &height));
+    ck_assert (cc_seen_get (committed, hash [1], &height));
+    ck_assert (cc_seen_get (committed, hash [3], &height));
     ck_assert_uint_eq (height, 9);
-    ck_assert_uint_eq (cc_committed_size (committed), 3);
-    cc_committed_destroy (&committed);
+    ck_assert_uint_eq (cc_seen_size (committed), 3);
+    cc_seen_destroy (&committed);
     ck_assert_ptr_null (committed);
-    cc_committed_destroy (&committed);
+    cc_seen_destroy (&committed);
 }
 END_TEST
 
@@ -125,33 +124,33 @@ END_TEST
 START_TEST (test_committed_long_run_stays_exact)
 {
     const unsigned capacity = 100, total = 20000;
-    cc_committed_t *committed = cc_committed_new (capacity);
+    cc_seen_t *committed = cc_seen_new (capacity);
     ck_assert_ptr_nonnull (committed);
     for (unsigned number = 0; number < total; number++) {
         uint8_t hash [CC_HASH_SIZE];
         s_hash_of (number, hash);
-        cc_committed_insert (committed, hash, number);
+        cc_seen_put (committed, hash, number);
         //  Spot checks while it turns over: the newest and the oldest held.
         if (number >= capacity && number % 97 == 0) {
             uint64_t height = 0;
             s_hash_of (number - capacity + 1, hash);
-            ck_assert (cc_committed_find (committed, hash, &height));
+            ck_assert (cc_seen_get (committed, hash, &height));
             ck_assert_uint_eq (height, number - capacity + 1);
             s_hash_of (number - capacity, hash);
-            ck_assert (!cc_committed_find (committed, hash, NULL));
+            ck_assert (!cc_seen_get (committed, hash, NULL));
         }
     }
-    ck_assert_uint_eq (cc_committed_size (committed), capacity);
+    ck_assert_uint_eq (cc_seen_size (committed), capacity);
     for (unsigned number = 0; number < total; number++) {
         uint8_t hash [CC_HASH_SIZE];
         s_hash_of (number, hash);
         uint64_t height = 0;
-        bool held = cc_committed_find (committed, hash, &height);
+        bool held = cc_seen_get (committed, hash, &height);
         ck_assert_int_eq (held, number >= total - capacity);
         if (held)
             ck_assert_uint_eq (height, number);
     }
-    cc_committed_destroy (&committed);
+    cc_seen_destroy (&committed);
 }
 END_TEST
 
