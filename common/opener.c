@@ -134,6 +134,9 @@ s_run_job (cc_opener_t *self, s_job_t *job)
         cc_reason_t reason;
         cc_reason_clear (&reason);
         cc_block_t *block = cc_block_decode (entry->data, entry->size, &reason);
+        //  Nobody else touches the bytes once the decode job is handed out.
+        free (entry->data);
+        entry->data = NULL;
         pthread_mutex_lock (&self->mutex);
         entry->block = block;
         entry->reason = reason;
@@ -141,8 +144,6 @@ s_run_job (cc_opener_t *self, s_job_t *job)
         entry->decoded = true;
         if (!entry->cleared)
             self->decoded_txs += entry->tx_count;
-        free (entry->data);
-        entry->data = NULL;
         if (entry->tx_count == 0)
             s_mark_ready (self, entry);
     }
@@ -287,6 +288,29 @@ cc_opener_ready (cc_opener_t *self)
     return ready;
 }
 
+//  Mutex held, head ready: unlinks it, releases the mutex and returns its
+//  block (NULL with its reason when it did not decode).
+static cc_block_t *
+s_unlink_head (cc_opener_t *self, cc_reason_t *reason)
+{
+    s_entry_t *entry = self->head;
+    self->head = entry->next;
+    if (!self->head)
+        self->tail = NULL;
+    self->count--;
+    self->bytes -= entry->size;
+    self->decoded_txs -= entry->tx_count;
+    //  Room to decode ahead again.
+    pthread_cond_broadcast (&self->work);
+    pthread_mutex_unlock (&self->mutex);
+    cc_block_t *block = entry->block;
+    entry->block = NULL;
+    if (!block && reason)
+        *reason = entry->reason;
+    s_entry_destroy (&entry);
+    return block;
+}
+
 cc_block_t *
 cc_opener_pop (cc_opener_t *self, cc_reason_t *reason)
 {
@@ -306,21 +330,24 @@ cc_opener_pop (cc_opener_t *self, cc_reason_t *reason)
         else
             pthread_cond_wait (&self->progress, &self->mutex);
     }
-    self->head = entry->next;
-    if (!self->head)
-        self->tail = NULL;
-    self->count--;
-    self->bytes -= entry->size;
-    self->decoded_txs -= entry->tx_count;
-    //  Room to decode ahead again.
-    pthread_cond_broadcast (&self->work);
-    pthread_mutex_unlock (&self->mutex);
-    cc_block_t *block = entry->block;
-    entry->block = NULL;
-    if (!block && reason)
-        *reason = entry->reason;
-    s_entry_destroy (&entry);
-    return block;
+    return s_unlink_head (self, reason);
+}
+
+cc_block_t *
+cc_opener_take (cc_opener_t *self, cc_reason_t *reason, bool *next_ready)
+{
+    assert (self);
+    cc_reason_clear (reason);
+    pthread_mutex_lock (&self->mutex);
+    if (!self->head || !self->head->ready) {
+        pthread_mutex_unlock (&self->mutex);
+        if (next_ready)
+            *next_ready = false;
+        return NULL;
+    }
+    if (next_ready)
+        *next_ready = self->head->next && self->head->next->ready;
+    return s_unlink_head (self, reason);
 }
 
 void

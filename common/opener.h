@@ -74,6 +74,13 @@ bool
 cc_block_t *
     cc_opener_pop (cc_opener_t *self, cc_reason_t *reason);
 
+//  Takes the oldest queued block out if it is ready, without waiting: the
+//  block (caller owns it), or NULL with reason set when it did not decode;
+//  NULL with reason cleared (code 0) when none is ready. *next_ready (may
+//  be NULL) says whether the block after it is ready too.
+cc_block_t *
+    cc_opener_take (cc_opener_t *self, cc_reason_t *reason, bool *next_ready);
+
 //  Drops every queued block (waits for the chunks in progress).
 void
     cc_opener_clear (cc_opener_t *self);

@@ -546,12 +546,12 @@ cc_sync_work (cc_sync_t *self, uint64_t now_ms)
 {
     assert (self);
     cc_opener_acknowledge (self->opener);
-    if (!cc_opener_ready (self->opener))
-        return false;
     int64_t started = zclock_mono ();
     cc_reason_t reason;
-    cc_reason_clear (&reason);
-    cc_block_t *block = cc_opener_pop (self->opener, &reason);
+    bool next_ready = false;
+    cc_block_t *block = cc_opener_take (self->opener, &reason, &next_ready);
+    if (!block && reason.code == 0)
+        return false;           //  none ready: the descriptor says when
     int rc = 0;
     if (block) {
         //  Its transactions are open: verification runs inline.
@@ -564,8 +564,9 @@ cc_sync_work (cc_sync_t *self, uint64_t now_ms)
         s_apply_kept (self);
     else
         s_drop_queue (self, now_ms);
-    //  One block per call: come back on the next turn for the next one.
-    if (cc_opener_ready (self->opener))
+    //  One block per call: come back on the next turn for the next one
+    //  (after a discard the queue is empty).
+    if (rc == 0 && next_ready)
         cc_opener_rearm (self->opener);
     s_request (self, s_later (now_ms, started));
     return true;

@@ -206,6 +206,55 @@ START_TEST (test_signal_when_ready)
 }
 END_TEST
 
+START_TEST (test_take_never_waits)
+{
+    s_block_bytes_t bytes;
+    s_make_block (&bytes);
+    cc_reason_t reason;
+    bool next_ready = true;
+    //  Without workers nothing gets ready by itself: take finds nothing.
+    cc_opener_t *idle = cc_opener_new (FIXTURE_CHAIN, 0, true);
+    ck_assert_ptr_nonnull (idle);
+    ck_assert_ptr_null (cc_opener_take (idle, &reason, &next_ready));
+    ck_assert_int_eq (reason.code, 0);
+    ck_assert (!next_ready);
+    ck_assert_int_eq (cc_opener_push (idle, bytes.data, bytes.size), 0);
+    ck_assert_ptr_null (cc_opener_take (idle, &reason, &next_ready));
+    ck_assert_int_eq (reason.code, 0);
+    ck_assert_uint_eq (cc_opener_count (idle), 1);
+    cc_opener_destroy (&idle);
+
+    //  With workers: two blocks and garbage, taken as they get ready.
+    cc_opener_t *opener = cc_opener_new (FIXTURE_CHAIN, 2, true);
+    ck_assert_ptr_nonnull (opener);
+    ck_assert_int_eq (cc_opener_push (opener, bytes.data, bytes.size), 0);
+    ck_assert_int_eq (cc_opener_push (opener, (const uint8_t *) "\xff\x01", 2), 0);
+    ck_assert_int_eq (cc_opener_push (opener, bytes.data, bytes.size), 0);
+    int64_t end = zclock_mono () + 30000;
+    while (cc_opener_decoded (opener) < 2 * S_ACCOUNTS && zclock_mono () < end)
+        zclock_sleep (10);
+    zclock_sleep (200);     //  the garbage's failed decode, handed out before
+    while (!cc_opener_ready (opener) && zclock_mono () < end)
+        zclock_sleep (10);
+    cc_block_t *block = cc_opener_take (opener, &reason, &next_ready);
+    ck_assert_ptr_nonnull (block);
+    s_assert_opened (block, SIZE_MAX);
+    ck_assert (next_ready);         //  the garbage is "ready": it failed
+    cc_block_destroy (&block);
+    ck_assert_ptr_null (cc_opener_take (opener, &reason, &next_ready));
+    ck_assert_int_eq (reason.code, CC_E_MALFORMED);
+    while (!cc_opener_ready (opener) && zclock_mono () < end)
+        zclock_sleep (10);
+    block = cc_opener_take (opener, &reason, &next_ready);
+    ck_assert_ptr_nonnull (block);
+    ck_assert (!next_ready);
+    cc_block_destroy (&block);
+    ck_assert_uint_eq (cc_opener_count (opener), 0);
+    cc_opener_destroy (&opener);
+    free (bytes.data);
+}
+END_TEST
+
 START_TEST (test_clear_and_destroy_with_work_queued)
 {
     s_block_bytes_t bytes;
@@ -273,6 +322,7 @@ main (void)
     TCase *tcase = tcase_create ("opener");
     tcase_add_loop_test (tcase, test_blocks_come_out_in_order_opened, 0, 3);
     tcase_add_test (tcase, test_signal_when_ready);
+    tcase_add_test (tcase, test_take_never_waits);
     tcase_add_test (tcase, test_clear_and_destroy_with_work_queued);
     tcase_add_test (tcase, test_decoding_ahead_is_bounded);
     suite_add_tcase (suite, tcase);
