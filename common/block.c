@@ -302,6 +302,63 @@ cc_block_decode (const uint8_t *data, size_t size, cc_reason_t *reason)
     return s_block_new (block, reason);
 }
 
+int
+cc_block_peek (const uint8_t *data, size_t size, uint64_t *height_p, uint8_t *hash)
+{
+    if (!data || size == 0 || size > CC_BLOCK_MAX_SIZE)
+        return size > CC_BLOCK_MAX_SIZE ? CC_E_OVERSIZE : CC_E_MALFORMED;
+    //  The header is field 1 (bytes); as protobuf reads a repeated
+    //  singular field, the last one counts.
+    const uint8_t *header = NULL;
+    size_t header_size = 0;
+    const uint8_t *cursor = data;
+    const uint8_t *end = data + size;
+    while (cursor < end) {
+        uint64_t key = 0, length = 0;
+        if (!s_read_varint (&cursor, end, &key) || (key >> 3) == 0)
+            return CC_E_MALFORMED;
+        switch (key & 7) {
+            case 0:
+                if (!s_read_varint (&cursor, end, &length))
+                    return CC_E_MALFORMED;
+                break;
+            case 1:
+            case 5:
+                length = (key & 7) == 1 ? 8 : 4;
+                if ((size_t) (end - cursor) < length)
+                    return CC_E_MALFORMED;
+                cursor += length;
+                break;
+            case 2:
+                if (!s_read_varint (&cursor, end, &length)
+                    || length > (uint64_t) (end - cursor))
+                    return CC_E_MALFORMED;
+                if ((key >> 3) == 1) {
+                    header = cursor;
+                    header_size = (size_t) length;
+                }
+                cursor += length;
+                break;
+            default:
+                return CC_E_MALFORMED;
+        }
+    }
+    if (!header)
+        return CC_E_MALFORMED;
+    if (header_size > CC_BLOCK_HEADER_MAX_SIZE)
+        return CC_E_OVERSIZE;
+    int code = 0;
+    Certchain__BlockHeader *decoded = (Certchain__BlockHeader *) cc_codec_unpack (
+        &certchain__block_header__descriptor, header, header_size, CC_BLOCK_HEADER_MAX_SIZE,
+        &code);
+    if (!decoded)
+        return code ? code : CC_E_MALFORMED;
+    *height_p = decoded->height;
+    certchain__block_header__free_unpacked (decoded, NULL);
+    cc_hash (header, header_size, hash);
+    return 0;
+}
+
 void
 cc_block_destroy (cc_block_t **self_p)
 {

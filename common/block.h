@@ -71,6 +71,15 @@ typedef struct _cc_block_t cc_block_t;
 cc_block_t *
     cc_block_decode (const uint8_t *data, size_t size, cc_reason_t *reason);
 
+//  A block's height and hash (hash: 32 bytes) read from its bytes without
+//  decoding its transactions: what a node that may already hold the block
+//  needs first. 0, MALFORMED (not the wire format, or no header) or
+//  OVERSIZE (a header over CC_BLOCK_HEADER_MAX_SIZE); bytes peeked well
+//  may still fail cc_block_decode, so only a block known by its hash may
+//  be left undecoded.
+int
+    cc_block_peek (const uint8_t *data, size_t size, uint64_t *height_p, uint8_t *hash);
+
 //  Destroys a block and its transactions; nulls the pointer; safe on NULL.
 void
     cc_block_destroy (cc_block_t **self_p);

@@ -194,6 +194,19 @@ s_check_known (cc_chain_t *self, cc_block_t *block, cc_exec_t *exec, cc_reason_t
     return rc;
 }
 
+//  A transaction's place in its block, sorted by hash for the tx index.
+typedef struct {
+    const uint8_t *hash;
+    uint32_t index;
+} s_indexed_t;
+
+static int
+s_indexed_compare (const void *left, const void *right)
+{
+    return memcmp (((const s_indexed_t *) left)->hash, ((const s_indexed_t *) right)->hash,
+                   CC_HASH_SIZE);
+}
+
 //  Fills batch with the block, its indexes and the new tip.
 static int
 s_batch_block (cc_chain_t *self, cc_block_t *block, cc_batch_t *batch, cc_reason_t *reason)
@@ -212,15 +225,27 @@ s_batch_block (cc_chain_t *self, cc_block_t *block, cc_batch_t *batch, cc_reason
     cc_batch_put (batch, self->hashes, cc_block_hash (block), CC_HASH_SIZE, height_key,
                   sizeof (height_key));
     size_t indexed = self->tx_index ? cc_block_tx_count (block) : 0;
+    s_indexed_t *order = indexed ? (s_indexed_t *) malloc (indexed * sizeof (s_indexed_t))
+                                 : NULL;
+    if (indexed && !order)
+        return cc_reason_set (reason, CC_E_NOMEM, "chain: out of memory");
     for (size_t index = 0; index < indexed; index++) {
+        order [index].hash = cc_tx_hash (cc_block_tx (block, index));
+        order [index].index = (uint32_t) index;
+    }
+    //  In key order: RocksDB's memtable inserts a sorted run far faster
+    //  than random hashes (its skip list reuses the last insert's place).
+    if (indexed > 1)
+        qsort (order, indexed, sizeof (s_indexed_t), s_indexed_compare);
+    for (size_t rank = 0; rank < indexed; rank++) {
         Certchain__TxLocation location = CERTCHAIN__TX_LOCATION__INIT;
         location.height = height;
-        location.index = (uint32_t) index;
+        location.index = order [rank].index;
         uint8_t packed [32];
         size_t packed_size = certchain__tx_location__pack (&location, packed);
-        cc_batch_put (batch, self->txs, cc_tx_hash (cc_block_tx (block, index)), CC_HASH_SIZE,
-                      packed, packed_size);
+        cc_batch_put (batch, self->txs, order [rank].hash, CC_HASH_SIZE, packed, packed_size);
     }
+    free (order);
     uint8_t tip [S_TIP_SIZE];
     cc_be64_put (tip, height);
     memcpy (tip + 8, cc_block_hash (block), CC_HASH_SIZE);
@@ -303,7 +328,7 @@ cc_chain_block_by_hash (cc_chain_t *self, const uint8_t *hash, uint64_t *height_
         return CC_E_STORE;
     if (height_p)
         *height_p = height;
-    return cc_chain_block (self, height, data_p, size_p);
+    return data_p ? cc_chain_block (self, height, data_p, size_p) : 0;
 }
 
 void

@@ -97,7 +97,7 @@ int
     cc_chain_block (cc_chain_t *self, uint64_t height, uint8_t **data_p, size_t *size_p);
 
 //  The same for a block hash (32 bytes); height_p (may be NULL) gets its
-//  height. 0, NOT_FOUND or STORE.
+//  height. With data_p NULL only the height is read. 0, NOT_FOUND or STORE.
 int
     cc_chain_block_by_hash (cc_chain_t *self, const uint8_t *hash, uint64_t *height_p,
                             uint8_t **data_p, size_t *size_p);

@@ -307,6 +307,23 @@ s_check_old (cc_sync_t *self, cc_block_t *block, cc_reason_t *reason)
     return rc;
 }
 
+//  Whether the block in data is one the chain holds (same height, same
+//  hash): nothing to do for it, as s_check_old would find.
+static bool
+s_holds (cc_sync_t *self, const uint8_t *data, size_t size)
+{
+    uint64_t height = 0;
+    uint8_t hash [CC_HASH_SIZE];
+    if (cc_block_peek (data, size, &height, hash) != 0
+        || height == 0 || height > cc_chain_height (self->chain))
+        return false;
+    if (height == cc_chain_height (self->chain))
+        return memcmp (hash, cc_chain_tip_hash (self->chain), CC_HASH_SIZE) == 0;
+    uint64_t stored = 0;
+    return cc_chain_block_by_hash (self->chain, hash, &stored, NULL, NULL) == 0
+           && stored == height;
+}
+
 //  Applies one block wherever it stands: at or below the tip it is
 //  checked against the stored block, otherwise verified (its transactions
 //  opened on threads workers) and committed.
@@ -609,6 +626,10 @@ cc_sync_offer (cc_sync_t *self, const uint8_t *data, size_t size, uint64_t now_m
     if (!reason)
         reason = &local;
     cc_reason_clear (reason);
+    //  A member hears each block it committed again on "blk": known by its
+    //  hash, it is not decoded at all.
+    if (s_holds (self, data, size))
+        return 0;
     cc_block_t *block = cc_block_decode (data, size, reason);
     if (!block)
         return reason->code ? reason->code : CC_E_MALFORMED;

@@ -102,6 +102,7 @@ typedef struct {
     uint64_t nonce;                     //  its nonce
     uint8_t hash [CC_HASH_SIZE];        //  its tx hash
     uint8_t node [CC_PUBKEY_SIZE];      //  the node it certifies
+    uint64_t valid_until;               //  the certificate's expiry it sets
     uint8_t *data;                      //  serialized envelope (owned)
     size_t size;                        //  bytes in data
     uint64_t submitted_ms;              //  last submission
@@ -589,6 +590,7 @@ s_certify (self_t *self, s_context_t *ctx, const Certchain__PendingChallenge *re
         certify->nonce = nonce;
         memcpy (certify->hash, cc_tx_hash (tx), CC_HASH_SIZE);
         memcpy (certify->node, record->challenge->node.data, CC_PUBKEY_SIZE);
+        certify->valid_until = valid_until;
         Certchain__AuditEntry entry = CERTCHAIN__AUDIT_ENTRY__INIT;
         s_audit_fill (&entry, ctx, cc_service_now_ms (),
                       CERTCHAIN__AUDIT_DECISION__AUDIT_ACCEPTED);
@@ -1054,6 +1056,24 @@ s_on_join (zloop_t *loop, zsock_t *socket, void *argument)
 
 //  --- Following the chain ------------------------------------------------------------
 
+//  Whether the chain view's state holds the certificate this Certify sets:
+//  how a Certify committed before a restart is told from a nonce used by
+//  another transaction (the view keeps no tx index). A node has at most
+//  one Certify pending, so its record's expiry names it.
+static bool
+s_certified_as (self_t *self, const s_certify_t *certify)
+{
+    Certchain__ValidatorRecord *record = NULL;
+    if (cc_state_validator (cc_chain_state (self->chain), certify->node, &record) != 0)
+        return false;
+    bool certified = record->valid_until == certify->valid_until
+                     && cc_bytes_equal (record->certified_by,
+                                        cc_bytes_view (cc_keypair_public (self->key),
+                                                       CC_PUBKEY_SIZE));
+    certchain__validator_record__free_unpacked (record, NULL);
+    return certified;
+}
+
 //  A block was committed to the chain view: pending Certify transactions
 //  it covers are done. Blocks the CA's own producer decided arrive here
 //  too, from "blk", once the relay has stored them.
@@ -1070,7 +1090,7 @@ s_chain_advanced (self_t *self, cc_block_t *block)
                 here = true;
         char node [CC_HEX_PUBKEY_SIZE];
         s_hex (certify->node, CC_PUBKEY_SIZE, node);
-        if (here || cc_chain_tx (self->chain, certify->hash, NULL, NULL) == 0)
+        if (here || s_certified_as (self, certify))
             cc_log_info (self->log, "Certify of %.16s (nonce %" PRIu64 ") committed by height %"
                          PRIu64, node, certify->nonce, cc_chain_height (self->chain));
         else
@@ -1282,6 +1302,7 @@ s_load_certify (void *argument, uint64_t nonce, const uint8_t *data, size_t size
     certify->nonce = nonce;
     memcpy (certify->hash, cc_tx_hash (tx), CC_HASH_SIZE);
     memcpy (certify->node, body->certify->node.data, CC_PUBKEY_SIZE);
+    certify->valid_until = body->certify->valid_until;
     cc_tx_destroy (&tx);
     zlistx_add_end (self->certifies, certify);
 }
@@ -1394,6 +1415,9 @@ s_self_new (zsock_t *pipe, cc_ca_args_t *args, int *exit_code)
     if (!self->chain)
         return s_fail (&self, exit_code, CC_EXIT_FAILURE, "cannot open store/path %s: %s",
                        store_path, cc_reason_text (&reason));
+    //  Nobody asks the CA where a tx is (s_certified_as needs no index),
+    //  and the index is the view's costliest write.
+    cc_chain_set_tx_index (self->chain, false);
     self->ledger = cc_ledger_new (cc_chain_store (self->chain), CC_CHAIN_SERVICE_FAMILY, &reason);
     if (!self->ledger)
         return s_fail (&self, exit_code, CC_EXIT_FAILURE, "store/path %s: %s", store_path,

@@ -508,6 +508,39 @@ START_TEST (test_encode_decode_roundtrip)
     ck_assert_str_eq (cc_block_chain_id (decoded), FIXTURE_CHAIN);
     ck_assert_uint_eq (cc_block_time (decoded), FIXTURE_GENESIS_TIME_MS + 1000);
     ck_assert_uint_eq (cc_block_header (decoded)->tx_count, 2);
+    //  Peeking reads the same height and hash from the bytes alone.
+    uint64_t peeked_height = 0;
+    uint8_t peeked_hash [CC_HASH_SIZE];
+    ck_assert_int_eq (cc_block_peek (with, with_size, &peeked_height, peeked_hash), 0);
+    ck_assert_uint_eq (peeked_height, cc_block_height (block));
+    ck_assert_mem_eq (peeked_hash, cc_block_hash (block), CC_HASH_SIZE);
+    //  ... and refuses what has no readable header.
+    const uint8_t junk [] = {0xff, 0xff, 0xff, 0x01};
+    const uint8_t no_header [] = {0x12, 0x01, 0x00};            //  field 2 only
+    const uint8_t cut_header [] = {0x0a, 0x05, 0x08};           //  length past the end
+    const uint8_t bad_header [] = {0x0a, 0x02, 0x08, 0xff};     //  varint cut short
+    ck_assert_int_eq (cc_block_peek (junk, sizeof (junk), &peeked_height, peeked_hash),
+                      CC_E_MALFORMED);
+    ck_assert_int_eq (cc_block_peek (no_header, sizeof (no_header), &peeked_height,
+                                     peeked_hash), CC_E_MALFORMED);
+    ck_assert_int_eq (cc_block_peek (cut_header, sizeof (cut_header), &peeked_height,
+                                     peeked_hash), CC_E_MALFORMED);
+    ck_assert_int_eq (cc_block_peek (bad_header, sizeof (bad_header), &peeked_height,
+                                     peeked_hash), CC_E_MALFORMED);
+    ck_assert_int_eq (cc_block_peek (NULL, 0, &peeked_height, peeked_hash), CC_E_MALFORMED);
+    size_t big_size = CC_BLOCK_HEADER_MAX_SIZE + 3;
+    uint8_t *big = (uint8_t *) calloc (1, big_size);
+    big [0] = 0x0a;                                             //  header of 1025 bytes
+    big [1] = (uint8_t) (0x80 | ((CC_BLOCK_HEADER_MAX_SIZE + 1) & 0x7f));
+    big [2] = (uint8_t) ((CC_BLOCK_HEADER_MAX_SIZE + 1) >> 7);
+    ck_assert_int_eq (cc_block_peek (big, big_size, &peeked_height, peeked_hash),
+                      CC_E_MALFORMED);                          //  one byte short
+    uint8_t *bigger = (uint8_t *) calloc (1, big_size + 1);
+    memcpy (bigger, big, 3);
+    ck_assert_int_eq (cc_block_peek (bigger, big_size + 1, &peeked_height, peeked_hash),
+                      CC_E_OVERSIZE);
+    free (big);
+    free (bigger);
     //  Removing the commit gives the proposal bytes back.
     ck_assert_int_eq (cc_block_set_commit (decoded, NULL), 0);
     uint8_t *again = NULL;

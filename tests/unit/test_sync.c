@@ -720,6 +720,16 @@ START_TEST (test_offer_next_and_repeats)
     ck_assert_int_eq (s_offer (world, world->good [3], world->good_size [3], &reason), 0);
     ck_assert_int_eq (s_offer (world, world->good [1], world->good_size [1], NULL), 0);
     ck_assert_uint_eq (world->report_count, 3);
+    //  A held block is known by its header alone and not decoded: the
+    //  tip's bytes followed by a tx that would not decode still give 0.
+    size_t tail_size = world->good_size [3] + 4;
+    uint8_t *tail = (uint8_t *) malloc (tail_size);
+    memcpy (tail, world->good [3], world->good_size [3]);
+    memcpy (tail + world->good_size [3], (const uint8_t []) {0x1a, 0x02, 0x0a, 0x05}, 4);
+    ck_assert_ptr_null (cc_block_decode (tail, tail_size, NULL));
+    ck_assert_int_eq (s_offer (world, tail, tail_size, &reason), 0);
+    free (tail);
+    ck_assert_uint_eq (world->report_count, 3);
     s_assert_same_chain (world);
     //  Nothing was fetched: never behind.
     s_pump (world, s_never, 0, 50);
