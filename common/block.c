@@ -248,7 +248,7 @@ s_block_new (Certchain__Block *block, cc_reason_t *reason)
     for (size_t index = 0; rc == 0 && index < block->n_txs; index++) {
         cc_reason_t detail;
         cc_reason_clear (&detail);
-        self->txs [index] = cc_tx_from_envelope (block->txs [index], &detail);
+        self->txs [index] = cc_tx_adopt_envelope (block->txs [index], &detail);
         if (!self->txs [index])
             rc = cc_reason_set (reason, detail.code, "block: tx %zu: %s", index,
                                 cc_reason_text (&detail));

@@ -18,24 +18,55 @@ struct _cc_tx_t {
     char open_text [160];           //  its specific message
 };
 
-static cc_tx_t *
-s_tx_new_from (const Certchain__Signed *envelope, cc_reason_t *reason)
+//  The envelope's shape: 0, or MALFORMED, OVERSIZE or BAD_FIELD in reason.
+static int
+s_envelope_check (const Certchain__Signed *envelope, cc_reason_t *reason)
 {
+    if (!envelope)
+        return cc_reason_set (reason, CC_E_MALFORMED, "transaction: no envelope");
+    if (certchain__signed__get_packed_size (envelope) > CC_TX_MAX_SIZE)
+        return cc_reason_set (reason, CC_E_OVERSIZE, "transaction larger than %d bytes",
+                              CC_TX_MAX_SIZE);
     if (!cc_bytes_sized (envelope->signer, CC_PUBKEY_SIZE)
-        || !cc_bytes_sized (envelope->signature, CC_SIGNATURE_SIZE)) {
-        cc_reason_set (reason, CC_E_BAD_FIELD,
-                       "transaction envelope needs a 32-byte signer and 64-byte signature");
-        return NULL;
-    }
+        || !cc_bytes_sized (envelope->signature, CC_SIGNATURE_SIZE))
+        return cc_reason_set (reason, CC_E_BAD_FIELD, "transaction envelope needs a 32-byte "
+                              "signer and 64-byte signature");
+    return 0;
+}
+
+//  A new tx owning the bytes of envelope (moved in, not copied); NULL
+//  (reason NOMEM) leaves them with the caller.
+static cc_tx_t *
+s_tx_wrap (const Certchain__Signed *envelope, cc_reason_t *reason)
+{
     cc_tx_t *self = (cc_tx_t *) calloc (1, sizeof (cc_tx_t));
-    if (!self || cc_signed_copy (envelope, &self->envelope) != 0) {
-        free (self);
+    if (!self) {
         cc_reason_set (reason, CC_E_NOMEM, "out of memory");
         return NULL;
     }
+    certchain__signed__init (&self->envelope);
+    self->envelope.body = envelope->body;
+    self->envelope.signature = envelope->signature;
+    self->envelope.signer = envelope->signer;
     cc_hash (self->envelope.body.data, self->envelope.body.len, self->hash);
     self->size = certchain__signed__get_packed_size (&self->envelope);
     self->open_result = 1;
+    return self;
+}
+
+cc_tx_t *
+cc_tx_from_envelope (const Certchain__Signed *envelope, cc_reason_t *reason)
+{
+    if (s_envelope_check (envelope, reason) != 0)
+        return NULL;
+    Certchain__Signed copy;
+    if (cc_signed_copy (envelope, &copy) != 0) {
+        cc_reason_set (reason, CC_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    cc_tx_t *self = s_tx_wrap (&copy, reason);
+    if (!self)
+        cc_signed_clear (&copy);
     return self;
 }
 
@@ -49,24 +80,20 @@ cc_tx_decode (const uint8_t *data, size_t size, cc_reason_t *reason)
         cc_reason_set (reason, code, "transaction: %s", cc_error_message (code));
         return NULL;
     }
-    cc_tx_t *self = s_tx_new_from (envelope, reason);
+    cc_tx_t *self = cc_tx_adopt_envelope (envelope, reason);
     certchain__signed__free_unpacked (envelope, NULL);
     return self;
 }
 
 cc_tx_t *
-cc_tx_from_envelope (const Certchain__Signed *envelope, cc_reason_t *reason)
+cc_tx_adopt_envelope (Certchain__Signed *envelope, cc_reason_t *reason)
 {
-    if (!envelope) {
-        cc_reason_set (reason, CC_E_MALFORMED, "transaction: no envelope");
+    if (s_envelope_check (envelope, reason) != 0)
         return NULL;
-    }
-    if (certchain__signed__get_packed_size (envelope) > CC_TX_MAX_SIZE) {
-        cc_reason_set (reason, CC_E_OVERSIZE, "transaction larger than %d bytes",
-                       CC_TX_MAX_SIZE);
-        return NULL;
-    }
-    return s_tx_new_from (envelope, reason);
+    cc_tx_t *self = s_tx_wrap (envelope, reason);
+    if (self)
+        envelope->body = envelope->signature = envelope->signer = (ProtobufCBinaryData) {0, NULL};
+    return self;
 }
 
 cc_tx_t *
@@ -82,7 +109,7 @@ cc_tx_new (cc_keypair_t *signer, const char *chain_id, Certchain__TxBody *body)
     body->signer = saved_signer;
     if (rc != 0)
         return NULL;
-    cc_tx_t *self = s_tx_new_from (&envelope, NULL);
+    cc_tx_t *self = cc_tx_adopt_envelope (&envelope, NULL);
     cc_signed_clear (&envelope);
     if (self && cc_tx_open (self, chain_id, true, NULL) != 0)
         cc_tx_destroy (&self);

@@ -171,7 +171,7 @@ s_check_tx_batch (const char *chain_id, const uint8_t *payload, size_t size, siz
     for (size_t index = 0; rc == 0 && index < batch->n_txs; index++) {
         cc_reason_t why;
         cc_reason_clear (&why);
-        cc_tx_t *tx = cc_tx_from_envelope (batch->txs [index], &why);
+        cc_tx_t *tx = cc_tx_adopt_envelope (batch->txs [index], &why);
         int result = tx ? cc_tx_open (tx, chain_id, true, &why) : why.code;
         if (result != 0)
             rc = cc_reason_set (reason, result, "transaction %zu of %zu: %s", index + 1,

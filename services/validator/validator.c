@@ -551,7 +551,7 @@ s_on_tx_batch (s_self_t *self, const uint8_t *data, size_t size)
     }
     for (size_t index = 0; index < batch->n_txs; index++) {
         cc_reason_t reason;
-        cc_tx_t *tx = cc_tx_from_envelope (batch->txs [index], &reason);
+        cc_tx_t *tx = cc_tx_adopt_envelope (batch->txs [index], &reason);
         if (tx)
             s_on_heard_tx (self, &tx);
         else

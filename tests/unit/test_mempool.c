@@ -181,6 +181,48 @@ s_stats (cc_mempool_t *pool)
     return stats;
 }
 
+//  --- Transactions from unpacked envelopes ----------------------------------------
+
+//  Adopting an unpacked envelope takes its bytes and gives the tx that
+//  decoding gives; a refused envelope keeps them.
+START_TEST (test_adopt_envelope)
+{
+    cc_keypair_t *alice = fixture_keypair (1);
+    cc_tx_t *tx = s_tx (alice, 1, 10);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    ck_assert_int_eq (cc_tx_encode (tx, &data, &size), 0);
+    Certchain__Signed *envelope = (Certchain__Signed *) cc_codec_unpack (
+        &certchain__signed__descriptor, data, size, CC_TX_MAX_SIZE, NULL);
+    ck_assert_ptr_nonnull (envelope);
+    cc_reason_t reason;
+    cc_tx_t *adopted = cc_tx_adopt_envelope (envelope, &reason);
+    ck_assert_ptr_nonnull (adopted);
+    ck_assert_mem_eq (cc_tx_hash (adopted), cc_tx_hash (tx), CC_HASH_SIZE);
+    ck_assert_uint_eq (cc_tx_size (adopted), cc_tx_size (tx));
+    ck_assert_ptr_null (envelope->body.data);
+    ck_assert_ptr_null (envelope->signature.data);
+    ck_assert_ptr_null (envelope->signer.data);
+    ck_assert_int_eq (cc_tx_open (adopted, FIXTURE_CHAIN, false, &reason), 0);
+    certchain__signed__free_unpacked (envelope, NULL);
+    cc_tx_destroy (&adopted);
+
+    //  A short signer: BAD_FIELD, and the envelope still holds its bytes.
+    envelope = (Certchain__Signed *) cc_codec_unpack (&certchain__signed__descriptor, data, size,
+                                                      CC_TX_MAX_SIZE, NULL);
+    envelope->signer.len = CC_PUBKEY_SIZE - 1;
+    ck_assert_ptr_null (cc_tx_adopt_envelope (envelope, &reason));
+    ck_assert_int_eq (reason.code, CC_E_BAD_FIELD);
+    ck_assert_ptr_nonnull (envelope->body.data);
+    ck_assert_ptr_nonnull (envelope->signer.data);
+    certchain__signed__free_unpacked (envelope, NULL);
+    ck_assert_ptr_null (cc_tx_adopt_envelope (NULL, &reason));
+    ck_assert_int_eq (reason.code, CC_E_MALFORMED);
+    free (data);
+    cc_tx_destroy (&tx);
+}
+END_TEST
+
 //  --- Admission -----------------------------------------------------------------
 
 START_TEST (test_admit)
@@ -969,6 +1011,7 @@ main (void)
 {
     Suite *suite = suite_create ("mempool");
     TCase *tc_admit = tcase_create ("admission");
+    tcase_add_test (tc_admit, test_adopt_envelope);
     tcase_add_test (tc_admit, test_admit);
     tcase_add_test (tc_admit, test_bad_signature);
     tcase_add_test (tc_admit, test_wrong_chain_and_malformed);
