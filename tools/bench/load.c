@@ -369,8 +369,18 @@ cc_bench_load_run (cc_bench_txset_t *set, const char *relay, const char *verifie
         bool all_sent = self->next_batch == cc_bench_txset_batches (set);
         if (all_sent && self->settled == self->sent)
             break;
-        if (all_sent && now - self->last_progress_us > (int64_t) opts.drain_ms * 1000)
+        //  Nothing settled for drain_ms while transfers are out: once all
+        //  is sent these are stragglers; before, the window is held by
+        //  transfers the network dropped (a full mempool), and waiting on
+        //  would never end.
+        if (self->settled < self->sent
+            && now - self->last_progress_us > (int64_t) opts.drain_ms * 1000) {
+            if (!all_sent)
+                s_note (self, "no transfer committed for %d ms with %" PRIu64 " out: the run "
+                        "stops before sending the rest", opts.drain_ms,
+                        self->sent - self->settled);
             break;
+        }
         if (opts.timeout_ms > 0 && now - started > (int64_t) opts.timeout_ms * 1000) {
             s_note (self, "run stopped after its limit of %d ms", opts.timeout_ms);
             break;

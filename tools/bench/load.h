@@ -22,7 +22,10 @@
 
     A transfer succeeded once committed; it failed when the relay refused
     it or when it was still not committed drain_ms after the last commit
-    that came (lost). Figures are Caliper's: send rate = submitted / (the
+    that came (lost). The run also ends when nothing commits for drain_ms
+    before all is sent: transfers the network dropped (a mempool full
+    behind a window larger than it) would otherwise hold the window for
+    ever; what was never sent is not counted. Figures are Caliper's: send rate = submitted / (the
     relay's answer to the last request - first submit); throughput = committed / (last commit - first
     submit); latency min / avg / p50 / p99 / max over committed transfers.
     =========================================================================
@@ -45,7 +48,7 @@ typedef struct {
     size_t window;              //  most transfers submitted and not committed (0: 10000)
     size_t max_requests;        //  most requests awaiting their reply (0: 16)
     int drain_ms;               //  give up on the rest after this long without a
-                                //  commit, once all is submitted (0: 20000)
+                                //  commit while transfers are out (0: 20000)
     int poll_ms;                //  ask the verifier again after this long (0: 5)
     int timeout_ms;             //  the whole run at most (0: no limit)
 } cc_bench_load_opts_t;

@@ -481,6 +481,22 @@ START_TEST (test_load_counts_refused_and_lost)
 }
 END_TEST
 
+START_TEST (test_load_stalled_window_ends)
+{
+    //  Transfer 5 is lost and holds a window of one request: nothing more
+    //  may be sent. The run ends drain_ms later instead of waiting for ever.
+    s_fake_opts_t fake = {.lose_index = 5, .block_size = 1000};
+    cc_bench_load_opts_t opts = {.window = 20, .drain_ms = 300};
+    cc_bench_load_result_t result;
+    int64_t started = cc_bench_now_us ();
+    ck_assert_int_eq (s_fake_run (&fake, 200, 20, &opts, &result), 0);
+    ck_assert ((cc_bench_now_us () - started) < 10 * 1000 * 1000);
+    ck_assert_uint_eq (result.submitted, 20);
+    ck_assert_uint_eq (result.committed, 19);
+    ck_assert_uint_eq (result.lost, 1);
+}
+END_TEST
+
 START_TEST (test_load_fixed_rate_is_kept)
 {
     //  300 transfers at 1,000/s in requests of 10: about 0.3 s of sending.
@@ -796,6 +812,7 @@ main (void)
     tcase_add_test (tcase, test_ceiling);
     tcase_add_test (tcase, test_load_counts_every_transfer);
     tcase_add_test (tcase, test_load_counts_refused_and_lost);
+    tcase_add_test (tcase, test_load_stalled_window_ends);
     tcase_add_test (tcase, test_load_fixed_rate_is_kept);
     tcase_add_test (tcase, test_load_window_limits_the_backlog);
     tcase_add_test (tcase, test_load_refuses_an_absent_verifier);
