@@ -17,7 +17,11 @@
     H(tx hash || signature), not by the hash alone: the relay does not
     verify signatures, so a copy of someone's body with a forged signature
     must not keep the genuine transaction out; committed transactions are
-    refused by hash.
+    refused by hash. Each is remembered with the time it was accepted: a
+    copy within relay/resubmit_ms is refused as DUPLICATE, a later one
+    that is still not committed is accepted and published again, since a
+    validator whose mempool was full dropped it and nobody else would
+    ever send it again.
 
     DESIGN, refusing committed transactions without a read per tx: the
     answer must stay exact ("already committed at height H"), so each
@@ -86,6 +90,8 @@
 //  Bounds of relay/committed_txs (about 48 bytes each: 4 Mi is ~200 MiB).
 #define S_MIN_COMMITTED 1
 #define S_MAX_COMMITTED (4 * 1024 * 1024)
+//  Upper bound of relay/resubmit_ms: one day.
+#define S_MAX_RESUBMIT_MS (24ull * 3600 * 1000)
 //  A "txb" publication leaves before it would grow past this many bytes,
 //  far below every subscriber's message size limit.
 #define S_BATCH_MAX_SIZE (1024 * 1024)
@@ -106,7 +112,9 @@ typedef struct {
     zsock_t *gossip;            //  XSUB relay/gossip
     cc_metrics_t *metrics;      //  counters and the evt event
     cc_seen_t *gossip_seen;     //  H(topic || payload) of recent gossip and publications
-    cc_seen_t *tx_seen;         //  H(tx hash || signature) of recent submissions
+    cc_seen_t *tx_seen;         //  H(tx hash || signature) of recent submissions ->
+                                //  when accepted (monotonic ms)
+    uint64_t resubmit_ms;       //  relay/resubmit_ms
     cc_seen_t *committed;       //  tx hash -> height, for recently committed txs
     uint8_t *batch;             //  TxBatch wire bytes of accepted txs not yet published
     size_t batch_size;          //  bytes of it in use
@@ -134,6 +142,10 @@ cc_relay_define (cc_config_t *config)
     cc_config_define (config, "relay/committed_txs", "262144", "committed-txs",
                       "hashes of recently committed transactions kept in memory to refuse "
                       "resubmissions without a store read (about 48 bytes each)");
+    cc_config_define (config, "relay/resubmit_ms", "10000", "resubmit-ms",
+                      "a transaction submitted again this long after it was accepted, and "
+                      "still not committed, is accepted and published again (a full mempool "
+                      "may have dropped it); sooner it is refused as DUPLICATE");
     cc_service_define_common (config, "./relay-data");
 }
 
@@ -161,6 +173,10 @@ cc_relay_check (cc_config_t *config, cc_reason_t *reason)
         return rc;
     rc = cc_config_get_u64_range (config, "relay/committed_txs", S_MIN_COMMITTED,
                                   S_MAX_COMMITTED, &value, reason);
+    if (rc != 0)
+        return rc;
+    rc = cc_config_get_u64_range (config, "relay/resubmit_ms", 0, S_MAX_RESUBMIT_MS, &value,
+                                  reason);
     if (rc != 0)
         return rc;
     const char *store = cc_config_get (config, "store/path");
@@ -350,19 +366,31 @@ s_accept_tx (self_t *self, const Certchain__Signed *envelope, uint8_t *hash, boo
     *has_hash = true;
     //  Every stateless rule, but not the signature (see DESIGN above).
     int rc = cc_tx_open (tx, self->chain_id, true, reason);
+    uint64_t now_ms = (uint64_t) zclock_mono ();
+    bool resubmitted = false;
     uint8_t key [CC_HASH_SIZE];
     if (rc == 0) {
         cc_hash2 (hash, CC_HASH_SIZE, cc_tx_envelope (tx)->signature.data, CC_SIGNATURE_SIZE,
                   key);
-        if (cc_seen_contains (self->tx_seen, key))
-            rc = cc_reason_set (reason, CC_E_DUPLICATE, "transaction already submitted");
+        uint64_t accepted_ms = 0;
+        resubmitted = cc_seen_get (self->tx_seen, key, &accepted_ms);
+        if (resubmitted && now_ms - accepted_ms < self->resubmit_ms)
+            rc = cc_reason_set (reason, CC_E_DUPLICATE, "transaction already submitted %"
+                                PRIu64 " ms ago (accepted again after relay/resubmit_ms, %"
+                                PRIu64 " ms, if still not committed)", now_ms - accepted_ms,
+                                self->resubmit_ms);
     }
     if (rc == 0)
         rc = s_check_committed (self, tx, reason);
     if (rc == 0)
         rc = s_batch_add (self, tx, reason);
     if (rc == 0) {
-        cc_seen_insert (self->tx_seen, key);
+        if (resubmitted) {
+            cc_seen_set (self->tx_seen, key, now_ms);
+            cc_metrics_add (self->metrics, "resubmitted", 1);
+        }
+        else
+            cc_seen_put (self->tx_seen, key, now_ms);
         cc_metrics_add (self->metrics, "submitted", 1);
     }
     else
@@ -910,6 +938,13 @@ s_self_new (zsock_t *pipe, cc_relay_args_t *args, int *exit_code)
     cc_reason_t why;
     if (cc_config_get_u64_range (self->config, "relay/committed_txs", S_MIN_COMMITTED,
                                  S_MAX_COMMITTED, &committed, &why) != 0) {
+        cc_log_error (self->log, "%s", cc_reason_text (&why));
+        *exit_code = CC_EXIT_CONFIG;
+        s_self_destroy (&self);
+        return NULL;
+    }
+    if (cc_config_get_u64_range (self->config, "relay/resubmit_ms", 0, S_MAX_RESUBMIT_MS,
+                                 &self->resubmit_ms, &why) != 0) {
         cc_log_error (self->log, "%s", cc_reason_text (&why));
         *exit_code = CC_EXIT_CONFIG;
         s_self_destroy (&self);

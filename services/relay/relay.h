@@ -72,7 +72,8 @@ typedef struct {
 } cc_relay_args_t;
 
 //  Declares the relay's keys (relay/rpc, relay/pub, relay/gossip,
-//  relay/unsafe_skip_checks, relay/max_message_kb, relay/committed_txs)
+//  relay/unsafe_skip_checks, relay/max_message_kb, relay/committed_txs,
+//  relay/resubmit_ms)
 //  and the common ones.
 void
     cc_relay_define (cc_config_t *config);

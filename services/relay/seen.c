@@ -167,6 +167,16 @@ cc_seen_get (cc_seen_t *self, const uint8_t *hash, uint64_t *value_p)
 }
 
 bool
+cc_seen_set (cc_seen_t *self, const uint8_t *hash, uint64_t value)
+{
+    bool found = false;
+    size_t bucket = s_probe (self, hash, &found);
+    if (found)
+        self->ring [self->index [bucket] - 1].value = value;
+    return found;
+}
+
+bool
 cc_seen_contains (cc_seen_t *self, const uint8_t *hash)
 {
     return cc_seen_get (self, hash, NULL);

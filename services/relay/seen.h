@@ -47,6 +47,11 @@ bool
 bool
     cc_seen_get (cc_seen_t *self, const uint8_t *hash, uint64_t *value_p);
 
+//  Gives a held hash a new value (its place in the order stays). False if
+//  hash is not held.
+bool
+    cc_seen_set (cc_seen_t *self, const uint8_t *hash, uint64_t value);
+
 //  The same as a plain set: cc_seen_put with value 0, cc_seen_get without
 //  the value.
 bool

@@ -1267,6 +1267,37 @@ START_TEST (test_submitted_txs_published_in_batches)
 }
 END_TEST
 
+//  A transaction submitted again: DUPLICATE while it is young, accepted and
+//  published again after relay/resubmit_ms (a full mempool may have dropped
+//  it), and DUPLICATE again right after that.
+START_TEST (test_resubmission_after_resubmit_ms)
+{
+    s_env_t *env = s_env_new ();
+    s_set (env, "relay/resubmit_ms", "400");
+    ck_assert_int_eq (s_env_start (env), 0);
+    cc_tx_t *tx = s_transfer (0, 1, 10, 1);
+    cc_reason_t reason;
+    ck_assert_int_eq (s_submit (env, cc_tx_envelope (tx), &reason), 0);
+    Certchain__TxBatch *batch = s_next_batch (env, 2000);
+    ck_assert_ptr_nonnull (batch);
+    cc_codec_free ((ProtobufCMessage **) &batch);
+    ck_assert_int_eq (s_submit (env, cc_tx_envelope (tx), &reason), CC_E_DUPLICATE);
+    ck_assert_ptr_nonnull (strstr (reason.text, "relay/resubmit_ms"));
+    zclock_sleep (500);
+    ck_assert_int_eq (s_submit (env, cc_tx_envelope (tx), &reason), 0);
+    batch = s_next_batch (env, 2000);
+    ck_assert_ptr_nonnull (batch);
+    ck_assert_uint_eq (batch->n_txs, 1);
+    ck_assert (s_same_tx (batch->txs [0], tx));
+    cc_codec_free ((ProtobufCMessage **) &batch);
+    ck_assert_int_eq (s_submit (env, cc_tx_envelope (tx), &reason), CC_E_DUPLICATE);
+    ck_assert_uint_eq (s_counter (env, "resubmitted"), 1);
+    ck_assert_uint_eq (s_counter (env, "submitted"), 2);
+    cc_tx_destroy (&tx);
+    s_env_destroy (&env);
+}
+END_TEST
+
 //  envelope with its signature changed: the same tx hash, a new submission.
 static void
 s_resigned (const Certchain__Signed *envelope, uint8_t flip, Certchain__Signed *copy)
@@ -1366,6 +1397,11 @@ START_TEST (test_committed_memory_bounded_by_its_key)
     s_set (env, "relay/committed_txs", "99999999");
     ck_assert_int_eq (cc_relay_check (env->config, &reason), CC_E_CONFIG);
     s_set (env, "relay/committed_txs", "1000");
+    ck_assert_int_eq (cc_relay_check (env->config, &reason), 0);
+    s_set (env, "relay/resubmit_ms", "86400001");
+    ck_assert_int_eq (cc_relay_check (env->config, &reason), CC_E_CONFIG);
+    ck_assert_ptr_nonnull (strstr (reason.text, "relay/resubmit_ms"));
+    s_set (env, "relay/resubmit_ms", "0");
     ck_assert_int_eq (cc_relay_check (env->config, &reason), 0);
     s_env_destroy (&env);
 }
@@ -1557,6 +1593,7 @@ main (void)
     tcase_add_test (actor, test_upload_refuses_by_verdict);
     tcase_add_test (actor, test_unsafe_skip_checks_publishes_as_is);
     tcase_add_test (actor, test_submitted_txs_published_in_batches);
+    tcase_add_test (actor, test_resubmission_after_resubmit_ms);
     tcase_add_test (actor, test_committed_refused_from_memory_then_from_the_index);
     tcase_add_test (actor, test_committed_memory_bounded_by_its_key);
     tcase_add_test (actor, test_gossip_batches_checked_counted_and_forwarded);
