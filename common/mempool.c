@@ -4,19 +4,19 @@
     The contract, the packing order and the complexity of each call are in
     mempool.h. This file keeps four views of the same entries in step:
 
-    - by_hash: every pooled entry by tx hash (zhashx);
-    - signers: one queue per signer, entries sorted by nonce (zhashx of
-      queues, plus a doubly linked list in arrival order for reaping);
+    - by_hash: every pooled entry by tx hash (cc_keymap);
+    - signers: one queue per signer, entries sorted by nonce (a cc_keymap
+      of queues, plus a doubly linked list in arrival order for reaping);
     - heap: a min-heap of the queues by the fee of their LAST entry, the only
       entries eviction may take;
     - two rings of hashes: signatures verified here, and txs committed
       recently.
 
-    DESIGN: zhashx's hasher gets only the key, no context, yet the hash must
-    be keyed (a client chooses tx bodies and public keys, and could otherwise
-    flood one bucket). So every key is an s_key_t carrying its bytes and its
-    SipHash under the pool's random key, computed once by s_key_make; the
-    hasher just returns the stored value.
+    DESIGN: the maps' hashes must be keyed (a client chooses tx bodies and
+    public keys, and could otherwise fill one run of slots). So every key is
+    an s_key_t carrying its bytes and its SipHash under the pool's random
+    key, computed once by s_key_make, and the maps (cc_keymap: one flat
+    array, a lookup is mostly one cache miss) are given both.
 
     Eviction is done as a trial: tails are detached one by one (updating the
     heap as their queues shrink) until the newcomer fits or the cheapest
@@ -27,8 +27,9 @@
 
 #include "mempool.h"
 
+#include "keymap.h"
+
 #include <assert.h>
-#include <czmq.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -87,7 +88,7 @@ typedef struct {
     s_slot_t *slots;                //  capacity slots
     size_t capacity;                //  number of slots
     size_t next;                    //  slot to overwrite next
-    zhashx_t *index;                //  s_key_t -> s_slot_t
+    cc_keymap_t *index;             //  tx hash -> s_slot_t
 } s_ring_t;
 
 //  Where a signer's run stands while reaping.
@@ -104,8 +105,8 @@ struct _cc_mempool_t {
     cc_mempool_nonce_fn *nonce_fn;  //  committed nonce of a signer, or NULL
     void *argument;                 //  for nonce_fn
     uint8_t hash_key [crypto_shorthash_KEYBYTES];   //  random SipHash key
-    zhashx_t *by_hash;              //  s_key_t -> s_entry_t, all entries
-    zhashx_t *signers;              //  s_key_t -> s_signer_t, non-empty queues
+    cc_keymap_t *by_hash;           //  tx hash -> s_entry_t, all entries
+    cc_keymap_t *signers;           //  public key -> s_signer_t, non-empty queues
     s_signer_t *first;              //  oldest queue (arrival order)
     s_signer_t *last;               //  newest queue
     s_signer_t **heap;              //  min-heap of queues by tail fee
@@ -131,31 +132,23 @@ s_key_make (cc_mempool_t *self, const uint8_t *bytes, s_key_t *key)
     memcpy (key->bytes, bytes, S_KEY_SIZE);
 }
 
-static size_t
-s_key_hasher (const void *key)
-{
-    return (size_t) ((const s_key_t *) key)->hash;
-}
-
+//  The maps, by s_key_t (which must outlive its entry in the map).
 static int
-s_key_compare (const void *key_a, const void *key_b)
+s_map_insert (cc_keymap_t *map, const s_key_t *key, void *item)
 {
-    return memcmp (((const s_key_t *) key_a)->bytes, ((const s_key_t *) key_b)->bytes,
-                   S_KEY_SIZE);
+    return cc_keymap_insert (map, key->hash, key->bytes, item);
 }
 
-//  A zhashx whose keys are s_key_t pointers owned by the items.
-static zhashx_t *
-s_key_table_new (void)
+static void *
+s_map_lookup (cc_keymap_t *map, const s_key_t *key)
 {
-    zhashx_t *table = zhashx_new ();
-    if (table) {
-        zhashx_set_key_destructor (table, NULL);
-        zhashx_set_key_duplicator (table, NULL);
-        zhashx_set_key_comparator (table, s_key_compare);
-        zhashx_set_key_hasher (table, s_key_hasher);
-    }
-    return table;
+    return cc_keymap_lookup (map, key->hash, key->bytes);
+}
+
+static void
+s_map_delete (cc_keymap_t *map, const s_key_t *key)
+{
+    cc_keymap_delete (map, key->hash, key->bytes);
 }
 
 //  --- Rings of remembered hashes --------------------------------------------------
@@ -166,14 +159,14 @@ s_ring_init (s_ring_t *ring, size_t capacity)
     ring->capacity = capacity;
     ring->next = 0;
     ring->slots = (s_slot_t *) calloc (capacity, sizeof (s_slot_t));
-    ring->index = s_key_table_new ();
+    ring->index = cc_keymap_new (capacity);
     return ring->slots && ring->index ? 0 : CC_E_NOMEM;
 }
 
 static void
 s_ring_clear (s_ring_t *ring)
 {
-    zhashx_destroy (&ring->index);
+    cc_keymap_destroy (&ring->index);
     free (ring->slots);
     ring->slots = NULL;
 }
@@ -181,7 +174,7 @@ s_ring_clear (s_ring_t *ring)
 static s_slot_t *
 s_ring_find (s_ring_t *ring, const s_key_t *key)
 {
-    return (s_slot_t *) zhashx_lookup (ring->index, key);
+    return (s_slot_t *) s_map_lookup (ring->index, key);
 }
 
 //  Remembers key with signature (refreshing the signature if known),
@@ -194,11 +187,11 @@ s_ring_put (s_ring_t *ring, const s_key_t *key, const uint8_t *signature)
         slot = &ring->slots [ring->next];
         ring->next = (ring->next + 1) % ring->capacity;
         if (slot->used)
-            zhashx_delete (ring->index, &slot->key);
+            s_map_delete (ring->index, &slot->key);
         slot->key = *key;
         slot->used = true;
         //  On out of memory the slot is merely not found: a cache miss.
-        zhashx_insert (ring->index, &slot->key, slot);
+        s_map_insert (ring->index, &slot->key, slot);
     }
     memcpy (slot->signature, signature, CC_SIGNATURE_SIZE);
 }
@@ -324,7 +317,7 @@ s_signer_find (s_signer_t *signer, uint64_t nonce, size_t *position)
 static s_signer_t *
 s_signer_new (cc_mempool_t *self, const s_key_t *key)
 {
-    size_t signers = zhashx_size (self->signers);
+    size_t signers = cc_keymap_size (self->signers);
     if (self->heap_capacity <= signers) {
         size_t capacity = self->heap_capacity ? 2 * self->heap_capacity : 64;
         s_signer_t **heap = (s_signer_t **) realloc (self->heap, capacity * sizeof (*heap));
@@ -338,7 +331,7 @@ s_signer_new (cc_mempool_t *self, const s_key_t *key)
         return NULL;
     signer->key = *key;
     signer->heap_index = S_NOT_IN_HEAP;
-    if (zhashx_insert (self->signers, &signer->key, signer) != 0) {
+    if (s_map_insert (self->signers, &signer->key, signer) != 0) {
         free (signer);
         return NULL;
     }
@@ -357,7 +350,7 @@ s_signer_destroy (cc_mempool_t *self, s_signer_t *signer)
 {
     assert (signer->count == 0);
     s_heap_remove (self, signer);
-    zhashx_delete (self->signers, &signer->key);
+    s_map_delete (self->signers, &signer->key);
     if (signer->prev)
         signer->prev->next = signer->next;
     else
@@ -412,7 +405,7 @@ s_entry_drop (cc_mempool_t *self, s_entry_t *entry)
     memmove (signer->queue + position, signer->queue + position + 1,
              (signer->count - position - 1) * sizeof (s_entry_t *));
     signer->count--;
-    zhashx_delete (self->by_hash, &entry->key);
+    s_map_delete (self->by_hash, &entry->key);
     self->bytes -= entry->size;
     s_entry_destroy (entry);
     if (signer->count == 0)
@@ -427,14 +420,14 @@ static int
 s_entry_insert (cc_mempool_t *self, cc_tx_t *tx, const s_key_t *key,
                 const s_key_t *signer_key)
 {
-    s_signer_t *signer = (s_signer_t *) zhashx_lookup (self->signers, signer_key);
+    s_signer_t *signer = (s_signer_t *) s_map_lookup (self->signers, signer_key);
     if (!signer)
         signer = s_signer_new (self, signer_key);
     s_entry_t *entry = signer ? (s_entry_t *) calloc (1, sizeof (s_entry_t)) : NULL;
     if (entry)
-        entry->key = *key;      //  zhashx keeps a pointer to it
+        entry->key = *key;      //  the map keeps a pointer to it
     if (!entry || s_signer_reserve (signer) != 0
-        || zhashx_insert (self->by_hash, &entry->key, entry) != 0) {
+        || s_map_insert (self->by_hash, &entry->key, entry) != 0) {
         free (entry);
         if (signer && signer->count == 0)
             s_signer_destroy (self, signer);
@@ -465,7 +458,7 @@ s_entry_insert (cc_mempool_t *self, cc_tx_t *tx, const s_key_t *key,
 static bool
 s_fits (cc_mempool_t *self, size_t freed_count, size_t freed_bytes, size_t size)
 {
-    return zhashx_size (self->by_hash) - freed_count + 1 <= self->max_txs
+    return cc_keymap_size (self->by_hash) - freed_count + 1 <= self->max_txs
            && self->bytes - freed_bytes + size <= self->max_bytes;
 }
 
@@ -532,7 +525,7 @@ s_make_room (cc_mempool_t *self, s_signer_t *own, uint64_t nonce, uint64_t fee, 
         //  The victim detached last from a queue sits at queue [0] once the
         //  queue is empty: only then may the queue go.
         bool empties = signer->count == 0 && signer->queue [0] == entry;
-        zhashx_delete (self->by_hash, &entry->key);
+        s_map_delete (self->by_hash, &entry->key);
         self->bytes -= entry->size;
         s_entry_destroy (entry);
         self->stats.evicted++;
@@ -561,8 +554,8 @@ cc_mempool_new (const char *chain_id, size_t max_txs, size_t max_bytes,
     self->nonce_fn = nonce_fn;
     self->argument = argument;
     crypto_shorthash_keygen (self->hash_key);
-    self->by_hash = s_key_table_new ();
-    self->signers = s_key_table_new ();
+    self->by_hash = cc_keymap_new (max_txs < S_RING_MIN ? max_txs : S_RING_MIN);
+    self->signers = cc_keymap_new (0);
     size_t checked = max_txs < S_RING_MIN / 2 ? S_RING_MIN : 2 * max_txs;
     size_t recent = max_txs < S_RING_MIN ? S_RING_MIN : max_txs;
     int rc_checked = s_ring_init (&self->checked, checked);
@@ -578,12 +571,11 @@ cc_mempool_destroy (cc_mempool_t **self_p)
     if (self_p && *self_p) {
         cc_mempool_t *self = *self_p;
         if (self->by_hash) {
-            s_entry_t *entry = (s_entry_t *) zhashx_first (self->by_hash);
-            while (entry) {
+            size_t cursor = 0;
+            s_entry_t *entry;
+            while ((entry = (s_entry_t *) cc_keymap_next (self->by_hash, &cursor)))
                 s_entry_destroy (entry);
-                entry = (s_entry_t *) zhashx_next (self->by_hash);
-            }
-            zhashx_destroy (&self->by_hash);
+            cc_keymap_destroy (&self->by_hash);
         }
         s_signer_t *signer = self->first;
         while (signer) {
@@ -592,7 +584,7 @@ cc_mempool_destroy (cc_mempool_t **self_p)
             free (signer);
             signer = next;
         }
-        zhashx_destroy (&self->signers);
+        cc_keymap_destroy (&self->signers);
         s_ring_clear (&self->checked);
         s_ring_clear (&self->recent);
         free (self->heap);
@@ -644,7 +636,7 @@ cc_mempool_add (cc_mempool_t *self, cc_tx_t **tx_p, cc_reason_t *reason)
     //  Cheap refusals first: no signature check for a hash already known.
     s_key_t key;
     s_key_make (self, cc_tx_hash (tx), &key);
-    if (zhashx_lookup (self->by_hash, &key))
+    if (s_map_lookup (self->by_hash, &key))
         return s_refuse (self, reason, CC_E_DUPLICATE, "transaction already in the mempool");
     if (s_ring_find (&self->recent, &key))
         return s_refuse (self, reason, CC_E_DUPLICATE, "transaction committed recently");
@@ -690,7 +682,7 @@ cc_mempool_add (cc_mempool_t *self, cc_tx_t **tx_p, cc_reason_t *reason)
                          nonce, self->max_gap, committed);
     s_key_t signer_key;
     s_key_make (self, signer_bytes, &signer_key);
-    s_signer_t *signer = (s_signer_t *) zhashx_lookup (self->signers, &signer_key);
+    s_signer_t *signer = (s_signer_t *) s_map_lookup (self->signers, &signer_key);
     size_t position;
     if (signer && s_signer_find (signer, nonce, &position))
         return s_refuse (self, reason, CC_E_DUPLICATE,
@@ -707,7 +699,7 @@ cc_mempool_add (cc_mempool_t *self, cc_tx_t **tx_p, cc_reason_t *reason)
         return s_refuse (self, reason, rc,
                          "mempool full (%zu txs, %zu bytes) and no cheaper transaction "
                          "to evict for fee %" PRIu64,
-                         zhashx_size (self->by_hash), self->bytes, cc_tx_fee (tx));
+                         cc_keymap_size (self->by_hash), self->bytes, cc_tx_fee (tx));
     if (rc == 0)
         rc = s_entry_insert (self, tx, &key, &signer_key);
     if (rc != 0)
@@ -723,7 +715,7 @@ cc_mempool_remove (cc_mempool_t *self, const uint8_t *tx_hash)
     assert (self);
     s_key_t key;
     s_key_make (self, tx_hash, &key);
-    s_entry_t *entry = (s_entry_t *) zhashx_lookup (self->by_hash, &key);
+    s_entry_t *entry = (s_entry_t *) s_map_lookup (self->by_hash, &key);
     if (!entry)
         return CC_E_NOT_FOUND;
     s_entry_drop (self, entry);
@@ -738,7 +730,7 @@ s_signer_drop_stale (cc_mempool_t *self, s_signer_t *signer, uint64_t committed)
     size_t stale = 0;
     while (stale < signer->count && signer->queue [stale]->nonce <= committed) {
         s_entry_t *entry = signer->queue [stale++];
-        zhashx_delete (self->by_hash, &entry->key);
+        s_map_delete (self->by_hash, &entry->key);
         self->bytes -= entry->size;
         s_entry_destroy (entry);
         self->stats.stale++;
@@ -764,7 +756,7 @@ cc_mempool_update (cc_mempool_t *self, cc_tx_t **committed, size_t count)
             continue;
         s_key_t key;
         s_key_make (self, cc_tx_hash (tx), &key);
-        s_entry_t *entry = (s_entry_t *) zhashx_lookup (self->by_hash, &key);
+        s_entry_t *entry = (s_entry_t *) s_map_lookup (self->by_hash, &key);
         if (entry) {
             s_entry_drop (self, entry);
             self->stats.committed++;
@@ -780,7 +772,7 @@ cc_mempool_update (cc_mempool_t *self, cc_tx_t **committed, size_t count)
             continue;
         s_key_t signer_key;
         s_key_make (self, cc_tx_signer (tx), &signer_key);
-        s_signer_t *signer = (s_signer_t *) zhashx_lookup (self->signers, &signer_key);
+        s_signer_t *signer = (s_signer_t *) s_map_lookup (self->signers, &signer_key);
         if (signer)
             s_signer_drop_stale (self, signer, s_committed_nonce (self, cc_tx_signer (tx)));
     }
@@ -793,7 +785,7 @@ cc_mempool_reap (cc_mempool_t *self, size_t max_txs, size_t max_bytes, cc_tx_t *
 {
     assert (self);
     assert (out || max_txs == 0);
-    size_t signers = zhashx_size (self->signers);
+    size_t signers = cc_keymap_size (self->signers);
     if (max_txs == 0 || signers == 0)
         return 0;
     if (self->cursors_capacity < signers) {
@@ -839,7 +831,7 @@ size_t
 cc_mempool_size (cc_mempool_t *self)
 {
     assert (self);
-    return zhashx_size (self->by_hash);
+    return cc_keymap_size (self->by_hash);
 }
 
 size_t
@@ -856,7 +848,7 @@ cc_mempool_get (cc_mempool_t *self, const uint8_t *tx_hash)
     assert (tx_hash);
     s_key_t key;
     s_key_make (self, tx_hash, &key);
-    s_entry_t *entry = (s_entry_t *) zhashx_lookup (self->by_hash, &key);
+    s_entry_t *entry = (s_entry_t *) s_map_lookup (self->by_hash, &key);
     return entry ? entry->tx : NULL;
 }
 
@@ -873,7 +865,7 @@ cc_mempool_signature_checked (cc_mempool_t *self, const uint8_t *tx_hash)
     assert (tx_hash);
     s_key_t key;
     s_key_make (self, tx_hash, &key);
-    return zhashx_lookup (self->by_hash, &key) || s_ring_find (&self->checked, &key)
+    return s_map_lookup (self->by_hash, &key) || s_ring_find (&self->checked, &key)
            || s_ring_find (&self->recent, &key);
 }
 
@@ -885,7 +877,7 @@ cc_mempool_signature_matches (cc_mempool_t *self, cc_tx_t *tx)
     const uint8_t *signature = cc_tx_envelope (tx)->signature.data;
     s_key_t key;
     s_key_make (self, cc_tx_hash (tx), &key);
-    s_entry_t *entry = (s_entry_t *) zhashx_lookup (self->by_hash, &key);
+    s_entry_t *entry = (s_entry_t *) s_map_lookup (self->by_hash, &key);
     if (entry
         && memcmp (cc_tx_envelope (entry->tx)->signature.data, signature, CC_SIGNATURE_SIZE)
                == 0)

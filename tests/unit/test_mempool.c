@@ -220,6 +220,7 @@ START_TEST (test_adopt_envelope)
     ck_assert_int_eq (reason.code, CC_E_MALFORMED);
     free (data);
     cc_tx_destroy (&tx);
+    cc_keypair_destroy (&alice);
 }
 END_TEST
 
