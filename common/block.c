@@ -114,6 +114,39 @@ s_read_varint (const uint8_t **cursor, const uint8_t *end, uint64_t *value)
 
 //  0, MALFORMED for a wire format protobuf-c would refuse too, or OVERSIZE
 //  when the field budget runs out.
+//  Reads the field at *cursor and moves past it: its key, and for a
+//  length-delimited field where its bytes are (*payload, *length; else
+//  *payload is NULL). False when the field is not the wire format.
+static bool
+s_next_field (const uint8_t **cursor, const uint8_t *end, uint64_t *key,
+              const uint8_t **payload, uint64_t *length)
+{
+    *payload = NULL;
+    *length = 0;
+    if (!s_read_varint (cursor, end, key) || (*key >> 3) == 0)
+        return false;
+    switch (*key & 7) {
+        case 0:
+            return s_read_varint (cursor, end, length);
+        case 1:
+        case 5: {
+            size_t skip = (*key & 7) == 1 ? 8 : 4;
+            if ((size_t) (end - *cursor) < skip)
+                return false;
+            *cursor += skip;
+            return true;
+        }
+        case 2:
+            if (!s_read_varint (cursor, end, length) || *length > (uint64_t) (end - *cursor))
+                return false;
+            *payload = *cursor;
+            *cursor += *length;
+            return true;
+        default:
+            return false;
+    }
+}
+
 static int
 s_scan (const ProtobufCMessageDescriptor *descriptor, const uint8_t *data, size_t size,
         int depth, s_scan_t *scan)
@@ -124,38 +157,18 @@ s_scan (const ProtobufCMessageDescriptor *descriptor, const uint8_t *data, size_
     const uint8_t *end = data + size;
     while (cursor < end) {
         uint64_t key = 0, length = 0;
-        if (!s_read_varint (&cursor, end, &key) || (key >> 3) == 0 || (key >> 3) > UINT32_MAX)
+        const uint8_t *payload = NULL;
+        if (!s_next_field (&cursor, end, &key, &payload, &length) || (key >> 3) > UINT32_MAX)
             return CC_E_MALFORMED;
         if (++scan->fields > scan->budget)
             return CC_E_OVERSIZE;
         const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field (
             descriptor, (unsigned) (key >> 3));
-        switch (key & 7) {
-            case 0:
-                if (!s_read_varint (&cursor, end, &length))
-                    return CC_E_MALFORMED;
-                break;
-            case 1:
-            case 5:
-                length = (key & 7) == 1 ? 8 : 4;
-                if ((size_t) (end - cursor) < length)
-                    return CC_E_MALFORMED;
-                cursor += length;
-                break;
-            case 2:
-                if (!s_read_varint (&cursor, end, &length)
-                    || length > (uint64_t) (end - cursor))
-                    return CC_E_MALFORMED;
-                if (field && field->type == PROTOBUF_C_TYPE_MESSAGE) {
-                    int rc = s_scan ((const ProtobufCMessageDescriptor *) field->descriptor,
-                                     cursor, (size_t) length, depth + 1, scan);
-                    if (rc != 0)
-                        return rc;
-                }
-                cursor += length;
-                break;
-            default:
-                return CC_E_MALFORMED;
+        if (payload && field && field->type == PROTOBUF_C_TYPE_MESSAGE) {
+            int rc = s_scan ((const ProtobufCMessageDescriptor *) field->descriptor, payload,
+                             (size_t) length, depth + 1, scan);
+            if (rc != 0)
+                return rc;
         }
     }
     return 0;
@@ -315,32 +328,12 @@ cc_block_peek (const uint8_t *data, size_t size, uint64_t *height_p, uint8_t *ha
     const uint8_t *end = data + size;
     while (cursor < end) {
         uint64_t key = 0, length = 0;
-        if (!s_read_varint (&cursor, end, &key) || (key >> 3) == 0)
+        const uint8_t *payload = NULL;
+        if (!s_next_field (&cursor, end, &key, &payload, &length))
             return CC_E_MALFORMED;
-        switch (key & 7) {
-            case 0:
-                if (!s_read_varint (&cursor, end, &length))
-                    return CC_E_MALFORMED;
-                break;
-            case 1:
-            case 5:
-                length = (key & 7) == 1 ? 8 : 4;
-                if ((size_t) (end - cursor) < length)
-                    return CC_E_MALFORMED;
-                cursor += length;
-                break;
-            case 2:
-                if (!s_read_varint (&cursor, end, &length)
-                    || length > (uint64_t) (end - cursor))
-                    return CC_E_MALFORMED;
-                if ((key >> 3) == 1) {
-                    header = cursor;
-                    header_size = (size_t) length;
-                }
-                cursor += length;
-                break;
-            default:
-                return CC_E_MALFORMED;
+        if ((key >> 3) == 1 && payload) {
+            header = payload;
+            header_size = (size_t) length;
         }
     }
     if (!header)
