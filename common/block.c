@@ -112,8 +112,6 @@ s_read_varint (const uint8_t **cursor, const uint8_t *end, uint64_t *value)
     return false;
 }
 
-//  0, MALFORMED for a wire format protobuf-c would refuse too, or OVERSIZE
-//  when the field budget runs out.
 //  Reads the field at *cursor and moves past it: its key, and for a
 //  length-delimited field where its bytes are (*payload, *length; else
 //  *payload is NULL). False when the field is not the wire format.
@@ -147,6 +145,8 @@ s_next_field (const uint8_t **cursor, const uint8_t *end, uint64_t *key,
     }
 }
 
+//  0, MALFORMED for a wire format protobuf-c would refuse too, or OVERSIZE
+//  when the field budget runs out.
 static int
 s_scan (const ProtobufCMessageDescriptor *descriptor, const uint8_t *data, size_t size,
         int depth, s_scan_t *scan)

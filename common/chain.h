@@ -108,10 +108,10 @@ int
     cc_chain_tx (cc_chain_t *self, const uint8_t *hash, uint64_t *height, uint32_t *index);
 
 //  Turns the tx index off (or on again; it is on when opened). A chain that
-//  nobody asks where a tx is (a validator's: DESIGN gives it blocks and
-//  state, the relay and the verifier keep the index) saves one store entry
-//  per transaction of every block. Blocks committed while it is off stay
-//  out of the index.
+//  nobody asks where a tx is (a validator's, as DESIGN gives it blocks and
+//  state, and the CA's view; the relay and the verifier keep the index)
+//  saves one store entry per transaction of every block. Blocks committed
+//  while it is off stay out of the index.
 void
     cc_chain_set_tx_index (cc_chain_t *self, bool on);
 

@@ -5,8 +5,8 @@
     key's home slot (hash & mask); an empty slot has no item. The map
     doubles when it would pass half full, so runs stay short. Deletion
     shifts the following run back instead of leaving tombstones: a slot
-    moves into the hole when its home is not cyclically after the hole,
-    so every key stays reachable from its home without gaps.
+    at next moves into the hole unless its home lies cyclically in
+    (hole, next], so every key stays reachable from its home without gaps.
     =========================================================================
 */
 

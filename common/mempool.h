@@ -35,15 +35,16 @@
 
     DESIGN and complexity (n pooled txs, S signers with pooled txs, k txs of
     one signer, at most max_gap + 1):
-    - by hash: a czmq zhashx keyed by the binary 32-byte hash, hashed with
-      SipHash under a random per-pool key (no hash flooding): O(1).
-    - per signer: a zhashx of signers, each with an array of its txs sorted
+    - by hash: a cc_keymap (one open-addressing array) keyed by the binary
+      32-byte hash, hashed with SipHash under a random per-pool key (no
+      hash flooding): O(1).
+    - per signer: a cc_keymap of signers, each with an array of its txs sorted
       by nonce: binary search O(log k); insertion O(1) when nonces arrive in
       order, else a memmove of at most k pointers.
     - eviction: a binary min-heap of signers keyed by the fee of their LAST
       tx: O(log S) per change of a queue's tail, O(log S) per victim.
     - signature cache and recently committed hashes: fixed-size rings
-      indexed by zhashx, O(1), oldest forgotten first.
+      indexed by cc_keymap, O(1), oldest forgotten first.
     So cc_mempool_add is O(log n) apart from the one signature check;
     cc_mempool_reap is O(S log k + returned) plus one nonce lookup per
     signer; cc_mempool_update is O(count (log k + log S)) plus one nonce

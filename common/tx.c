@@ -10,7 +10,7 @@
 #include <string.h>
 
 struct _cc_tx_t {
-    Certchain__Signed envelope;     //  owned copy of the envelope fields
+    Certchain__Signed envelope;     //  the envelope's fields (owned: copied or adopted)
     uint8_t hash [CC_HASH_SIZE];    //  H(body bytes)
     size_t size;                    //  serialized envelope size
     Certchain__TxBody *body;        //  decoded body once opened, else NULL

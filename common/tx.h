@@ -40,9 +40,9 @@ cc_tx_t *
 cc_tx_t *
     cc_tx_from_envelope (const Certchain__Signed *envelope, cc_reason_t *reason);
 
-//  Same, taking the envelope's bytes instead of copying them: envelope must
-//  come from protobuf-c's unpack (its bytes from the system allocator) and
-//  is left with empty bytes, to be freed with its message as usual. On
+//  Same, taking the envelope's bytes instead of copying them: its bytes
+//  must come from malloc (as protobuf-c's unpack and cc_signed_make give
+//  them), and envelope is left with empty bytes, to be freed as usual. On
 //  failure nothing is taken. Decoding a block or a batch saves three copies
 //  per transaction this way.
 cc_tx_t *

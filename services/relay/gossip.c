@@ -149,7 +149,7 @@ s_check_tx (const char *chain_id, const uint8_t *payload, size_t size, cc_reason
 }
 
 //  Every transaction of a TxBatch must pass s_check_tx's rules; the batch
-//  is decoded once and each envelope checked in place.
+//  is decoded once and each envelope adopted by a tx and checked.
 static int
 s_check_tx_batch (const char *chain_id, const uint8_t *payload, size_t size, size_t max_size,
                   cc_reason_t *reason)

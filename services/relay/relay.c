@@ -21,7 +21,9 @@
     copy within relay/resubmit_ms is refused as DUPLICATE, a later one
     that is still not committed is accepted and published again, since a
     validator whose mempool was full dropped it and nobody else would
-    ever send it again.
+    ever send it again. The memory holds the last CC_RELAY_RECENT
+    submissions, so under a heavy load a copy may pass sooner, once its
+    first submission is forgotten (downstream mempools deduplicate it).
 
     DESIGN, refusing committed transactions without a read per tx: the
     answer must stay exact ("already committed at height H"), so each
@@ -90,7 +92,8 @@
 //  Bounds of relay/committed_txs (about 48 bytes each: 4 Mi is ~200 MiB).
 #define S_MIN_COMMITTED 1
 #define S_MAX_COMMITTED (4 * 1024 * 1024)
-//  Upper bound of relay/resubmit_ms: one day.
+//  Upper bound of relay/resubmit_ms: one day (the lower is 1 ms: 0 would
+//  let every copy through, twice in one batch too).
 #define S_MAX_RESUBMIT_MS (24ull * 3600 * 1000)
 //  A "txb" publication leaves before it would grow past this many bytes,
 //  far below every subscriber's message size limit.
@@ -175,7 +178,7 @@ cc_relay_check (cc_config_t *config, cc_reason_t *reason)
                                   S_MAX_COMMITTED, &value, reason);
     if (rc != 0)
         return rc;
-    rc = cc_config_get_u64_range (config, "relay/resubmit_ms", 0, S_MAX_RESUBMIT_MS, &value,
+    rc = cc_config_get_u64_range (config, "relay/resubmit_ms", 1, S_MAX_RESUBMIT_MS, &value,
                                   reason);
     if (rc != 0)
         return rc;
@@ -943,7 +946,7 @@ s_self_new (zsock_t *pipe, cc_relay_args_t *args, int *exit_code)
         s_self_destroy (&self);
         return NULL;
     }
-    if (cc_config_get_u64_range (self->config, "relay/resubmit_ms", 0, S_MAX_RESUBMIT_MS,
+    if (cc_config_get_u64_range (self->config, "relay/resubmit_ms", 1, S_MAX_RESUBMIT_MS,
                                  &self->resubmit_ms, &why) != 0) {
         cc_log_error (self->log, "%s", cc_reason_text (&why));
         *exit_code = CC_EXIT_CONFIG;

@@ -5,8 +5,9 @@
     sections 1 and 6). It binds three sockets:
       rpc     ROUTER  requests from validators, verifiers and clients:
                 SubmitTx / SubmitTxBatch  format and size checks, dedupe
-                          (DUPLICATE for a tx already submitted or already
-                          committed, the latter "at height H"), and the
+                          (DUPLICATE for a tx already committed, "at
+                          height H", or submitted less than
+                          relay/resubmit_ms ago), and the
                           accepted txs published on "txb": one TxBatch per
                           pass over the rpc socket (see relay.c); no
                           signature check here (the validators' mempools

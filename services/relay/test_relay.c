@@ -1402,6 +1402,8 @@ START_TEST (test_committed_memory_bounded_by_its_key)
     ck_assert_int_eq (cc_relay_check (env->config, &reason), CC_E_CONFIG);
     ck_assert_ptr_nonnull (strstr (reason.text, "relay/resubmit_ms"));
     s_set (env, "relay/resubmit_ms", "0");
+    ck_assert_int_eq (cc_relay_check (env->config, &reason), CC_E_CONFIG);
+    s_set (env, "relay/resubmit_ms", "1");
     ck_assert_int_eq (cc_relay_check (env->config, &reason), 0);
     s_env_destroy (&env);
 }

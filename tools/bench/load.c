@@ -152,6 +152,10 @@ s_send_batch (s_run_t *self, int64_t now)
     const uint8_t *request = cc_bench_txset_request (self->set, batch, &size);
     if (cc_rpc_send_bytes (self->relay, NULL, CC_FRAME_REQUEST, request, size) != 0)
         return CC_E_IO;
+    //  Waiting for commits starts now when nothing was out: a pause in
+    //  sending (a slow fixed rate) is not a stall.
+    if (self->settled == self->sent)
+        self->last_progress_us = now;
     size_t first = cc_bench_txset_batch_first (self->set, batch);
     size_t count = cc_bench_txset_batch_count (self->set, batch);
     for (size_t index = first; index < first + count; index++) {
