@@ -372,34 +372,33 @@ cc_opener_clear (cc_opener_t *self)
     }
 }
 
-size_t
-cc_opener_count (cc_opener_t *self)
+//  One counter read under the lock (the workers change them).
+static size_t
+s_read_locked (cc_opener_t *self, const size_t *counter)
 {
     assert (self);
     pthread_mutex_lock (&self->mutex);
-    size_t count = self->count;
+    size_t value = *counter;
     pthread_mutex_unlock (&self->mutex);
-    return count;
+    return value;
+}
+
+size_t
+cc_opener_count (cc_opener_t *self)
+{
+    return s_read_locked (self, &self->count);
 }
 
 size_t
 cc_opener_bytes (cc_opener_t *self)
 {
-    assert (self);
-    pthread_mutex_lock (&self->mutex);
-    size_t bytes = self->bytes;
-    pthread_mutex_unlock (&self->mutex);
-    return bytes;
+    return s_read_locked (self, &self->bytes);
 }
 
 size_t
 cc_opener_decoded (cc_opener_t *self)
 {
-    assert (self);
-    pthread_mutex_lock (&self->mutex);
-    size_t decoded = self->decoded_txs;
-    pthread_mutex_unlock (&self->mutex);
-    return decoded;
+    return s_read_locked (self, &self->decoded_txs);
 }
 
 //  --- Signal ------------------------------------------------------------------------
