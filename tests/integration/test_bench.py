@@ -21,7 +21,8 @@ from harness import Cluster, binary, need, pid_alive, run_tests  # noqa: E402
 TOP_KEYS = {"bench", "mode", "elapsed_s", "machine", "ceiling", "scenarios", "targets"}
 MACHINE_KEYS = {"cpu_model", "cpus", "memory_gib", "load_before", "load_after", "buildtype"}
 CEILING_KEYS = {"threads", "verifications_per_s_one_core", "verifications_per_s_all_cores",
-                "duration_s", "all_cores_start", "all_cores_end"}
+                "duration_s", "all_cores_start", "all_cores_end", "distinct_signatures",
+                "verifications_per_s_all_cores_one_signature"}
 RUN_KEYS = {"members", "verifiers", "rate_control", "target_rate", "submitted", "succeeded",
             "failed", "refused", "lost", "send_rate", "throughput", "latency_ms", "duration_s",
             "verifications_per_tx", "ceiling_tx_per_s", "ratio", "blocks", "block_txs",
@@ -53,6 +54,8 @@ def test_smoke_run_writes_every_key():
         assert CEILING_KEYS <= set(doc["ceiling"]), doc["ceiling"]
         ceiling = doc["ceiling"]
         assert ceiling["verifications_per_s_all_cores"] > 0
+        assert ceiling["verifications_per_s_all_cores_one_signature"] > 0
+        assert ceiling["distinct_signatures"] > 1
         #  The better of the two measurements is the one used.
         assert ceiling["verifications_per_s_all_cores"] == max(ceiling["all_cores_start"],
                                                                ceiling["all_cores_end"])

@@ -283,6 +283,8 @@ START_TEST (test_ceiling)
     //  so no absolute rate is asserted).
     ck_assert (ceiling.one_core > 0);
     ck_assert (ceiling.all_cores > 0);
+    ck_assert (ceiling.all_cores_one_signature > 0);
+    ck_assert_uint_gt (ceiling.signatures, 1);
     ck_assert (ceiling.duration_s == 0.1);
     ceiling.all_cores = 21000;
     ck_assert (cc_bench_ceiling_tx (&ceiling, 4, 1) == 4200);
