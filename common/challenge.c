@@ -9,6 +9,9 @@
     between packets (it is geometric), so taking packets one by one balances
     the threads better than a fixed split. The caller's thread is worker 0;
     if the system refuses more threads the ones that started do the work.
+    Verification computes its Argon2 sample the same way on two threads,
+    the caller's and one helper kept off the caller's CPU, and judges the
+    results in the order the packets were drawn.
 
     DESIGN: nothing here is global. All solve state is in one s_solve_t on
     the caller's stack, results go to the response slot of each packet, and
@@ -551,6 +554,80 @@ cc_challenge_open_response (const Certchain__Signed *envelope, const char *chain
     return 0;
 }
 
+//  The Argon2 sample of one verification: the packets drawn, in order, and
+//  what each one's Argon2 gave. Threads take the next drawn packet from
+//  one atomic counter, as the solver's workers do.
+typedef struct {
+    const Certchain__Challenge *challenge;      //  the challenge (borrowed)
+    size_t *order;                              //  packet indices, the drawn ones first
+    size_t count;                               //  how many were drawn
+    uint8_t salt [CC_CHALLENGE_SALT_SIZE];      //  Argon2id salt of (id, node key)
+    uint8_t (*x) [CC_CHALLENGE_X_SIZE];         //  result per drawn packet
+    int *rc;                                    //  0 or NOMEM per drawn packet
+    atomic_size_t next;                         //  next drawn packet to compute
+} s_sample_t;
+
+static void *
+s_sample_run (void *argument)
+{
+    s_sample_t *sample = (s_sample_t *) argument;
+    const Certchain__Challenge *challenge = sample->challenge;
+    while (true) {
+        size_t drawn = atomic_fetch_add (&sample->next, 1);
+        if (drawn >= sample->count)
+            break;
+        size_t index = sample->order [drawn];
+        sample->rc [drawn] = s_argon2 (challenge->seeds [index].data, sample->salt,
+                                       challenge->argon2_ops, challenge->argon2_memory_kib,
+                                       sample->x [drawn]);
+    }
+    return NULL;
+}
+
+//  Computes every drawn packet's Argon2 on two threads: this one and one
+//  helper. Each holds one Argon2 memory block (8 MiB by default) while it
+//  runs; more threads would multiply the CA's memory per answer. The sample is small and every packet in it
+//  is computed whatever the others give (a liar costs the same as an
+//  honest candidate), so the answer's wall time is halved on two cores.
+//  A helper may only run on the CPUs this thread is not on: a new thread
+//  is often placed on its creator's CPU, where the two would take turns
+//  while another CPU idles (seen with perf on a 2-CPU machine). Without
+//  another CPU, or when the system refuses a thread, this thread does
+//  the work alone.
+static void
+s_sample_compute (s_sample_t *sample)
+{
+    atomic_init (&sample->next, 0);
+    cpu_set_t others;
+    CPU_ZERO (&others);
+    int current = sched_getcpu ();
+    if (sample->count > 1 && current >= 0
+        && sched_getaffinity (0, sizeof (others), &others) == 0) {
+        CPU_CLR (current, &others);
+    }
+    else
+        CPU_ZERO (&others);
+    pthread_t helper;
+    pthread_attr_t attributes;
+    bool started = false;
+    if (CPU_COUNT (&others) > 0 && pthread_attr_init (&attributes) == 0) {
+        if (pthread_attr_setaffinity_np (&attributes, sizeof (others), &others) == 0)
+            started = pthread_create (&helper, &attributes, s_sample_run, sample) == 0;
+        pthread_attr_destroy (&attributes);
+    }
+    s_sample_run (sample);
+    if (started)
+        pthread_join (helper, NULL);
+}
+
+static void
+s_sample_free (s_sample_t *sample)
+{
+    free (sample->order);
+    free (sample->x);
+    free (sample->rc);
+}
+
 //  The checks of cc_challenge_verify, in order; fills verdict (not NULL).
 static int
 s_verify (const Certchain__Challenge *challenge, const Certchain__ChallengeResponse *response,
@@ -599,30 +676,38 @@ s_verify (const Certchain__Challenge *challenge, const Certchain__ChallengeRespo
     //  Fisher-Yates shuffle: the candidate cannot know which ones.
     size_t sample = challenge->sample_size < packets ? challenge->sample_size : packets;
     size_t *order = (size_t *) malloc (packets * sizeof (size_t));
-    if (!order)
+    s_sample_t sample_check = {.challenge = challenge, .order = order, .count = sample};
+    sample_check.x = (uint8_t (*)[CC_CHALLENGE_X_SIZE]) malloc (sample * CC_CHALLENGE_X_SIZE);
+    sample_check.rc = (int *) calloc (sample, sizeof (int));
+    if (!order || !sample_check.x || !sample_check.rc) {
+        s_sample_free (&sample_check);
         return cc_reason_set (reason, CC_E_NOMEM, "no memory for the Argon2 sample");
+    }
     for (size_t index = 0; index < packets; index++)
         order [index] = index;
-    uint8_t salt [CC_CHALLENGE_SALT_SIZE];
-    cc_challenge_salt (challenge->id.data, challenge->id.len, node_key, salt);
-    int rc = 0;
-    for (size_t drawn = 0; drawn < sample && rc == 0; drawn++) {
+    for (size_t drawn = 0; drawn < sample; drawn++) {
         size_t pick = drawn + randombytes_uniform ((uint32_t) (packets - drawn));
         size_t index = order [pick];
         order [pick] = order [drawn];
         order [drawn] = index;
-        uint8_t x [CC_CHALLENGE_X_SIZE];
-        if (s_argon2 (challenge->seeds [index].data, salt, challenge->argon2_ops,
-                      challenge->argon2_memory_kib, x)
-            != 0)
+    }
+    cc_challenge_salt (challenge->id.data, challenge->id.len, node_key, sample_check.salt);
+    s_sample_compute (&sample_check);
+    //  Judged in the order drawn, as if one by one: the first wrong packet
+    //  drawn is the one named, and only the ones before it count as checked.
+    int rc = 0;
+    for (size_t drawn = 0; drawn < sample && rc == 0; drawn++) {
+        size_t index = order [drawn];
+        if (sample_check.rc [drawn] != 0)
             rc = cc_reason_set (reason, CC_E_NOMEM, "no memory for Argon2 at packet %zu", index);
-        else if (sodium_memcmp (x, response->answers [index]->x.data, CC_CHALLENGE_X_SIZE) != 0)
+        else if (sodium_memcmp (sample_check.x [drawn], response->answers [index]->x.data,
+                                CC_CHALLENGE_X_SIZE) != 0)
             rc = cc_reason_set (reason, CC_E_ARGON2_MISMATCH,
                                 "Argon2 result wrong at packet %zu", index);
         else
             verdict->argon2_checked++;
     }
-    free (order);
+    s_sample_free (&sample_check);
     if (rc != 0)
         return rc;
 

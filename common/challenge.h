@@ -161,7 +161,9 @@ int
 //  for sample_size distinct random packets, all when sample_size >= N). The
 //  reason text names the packet ("proof of work wrong at packet 7"). NOMEM
 //  if Argon2 cannot get its memory. verdict (may be NULL) gets elapsed_ms and
-//  verify_ms always, the score on success.
+//  verify_ms always, the score on success. The sample's Argon2 runs on the
+//  caller's thread and one helper thread on another CPU (when the process
+//  may use one), so verification holds two Argon2 memory blocks at most.
 int
     cc_challenge_verify (const Certchain__Challenge *challenge,
                          const Certchain__ChallengeResponse *response, const uint8_t *node_key,

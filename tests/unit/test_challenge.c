@@ -368,6 +368,48 @@ START_TEST (test_sampling_catches_forgery)
 }
 END_TEST
 
+START_TEST (test_sample_judged_in_draw_order)
+{
+    //  The sample is computed on two threads but judged as if one by one:
+    //  the first wrong packet drawn is the one named, and only the packets
+    //  drawn before it count as checked. Two forged packets, every packet
+    //  sampled: each is drawn first about half the time.
+    cc_keypair_t *key = fixture_keypair (1);
+    cc_challenge_params_t params = s_small_params ();
+    params.sample_size = params.packets;
+    params.argon2_memory_kib = 64;
+    Certchain__Challenge *challenge;
+    Certchain__ChallengeResponse *response;
+    s_issue_and_solve (&params, key, &challenge, &response, NULL);
+    const uint8_t *node = cc_keypair_public (key);
+    s_forge_packet (response, challenge, node, 2);
+    s_forge_packet (response, challenge, node, 5);
+    int named_2 = 0, named_5 = 0;
+    for (int run = 0; run < 30; run++) {
+        cc_reason_t reason;
+        cc_challenge_verdict_t verdict;
+        ck_assert_int_eq (cc_challenge_verify (challenge, response, node, S_NOW + 1, &verdict,
+                                               &reason),
+                          CC_E_ARGON2_MISMATCH);
+        if (strcmp (reason.text, "Argon2 result wrong at packet 2") == 0)
+            named_2++;
+        else {
+            ck_assert_str_eq (reason.text, "Argon2 result wrong at packet 5");
+            named_5++;
+        }
+        //  At most the six honest packets came before it.
+        ck_assert_uint_le (verdict.argon2_checked, params.packets - 2);
+    }
+    //  Each is named first with probability 1/2: always the same one in
+    //  30 runs has probability 2^-29.
+    ck_assert_int_gt (named_2, 0);
+    ck_assert_int_gt (named_5, 0);
+    cc_challenge_response_free (&response);
+    cc_challenge_free (&challenge);
+    cc_keypair_destroy (&key);
+}
+END_TEST
+
 START_TEST (test_deadline)
 {
     cc_keypair_t *key = fixture_keypair (1);
@@ -627,6 +669,7 @@ main (void)
     tcase_add_test (tcase, test_wrong_nonce_refused);
     tcase_add_test (tcase, test_forged_x_caught_by_full_sample);
     tcase_add_test (tcase, test_sampling_catches_forgery);
+    tcase_add_test (tcase, test_sample_judged_in_draw_order);
     tcase_add_test (tcase, test_deadline);
     tcase_add_test (tcase, test_wrong_node_key);
     tcase_add_test (tcase, test_wrong_answer_count);
