@@ -1090,13 +1090,16 @@ s_chain_advanced (self_t *self, cc_block_t *block)
                 here = true;
         char node [CC_HEX_PUBKEY_SIZE];
         s_hex (certify->node, CC_PUBKEY_SIZE, node);
-        if (here || s_certified_as (self, certify))
+        if (here || s_certified_as (self, certify)) {
             cc_log_info (self->log, "Certify of %.16s (nonce %" PRIu64 ") committed by height %"
                          PRIu64, node, certify->nonce, cc_chain_height (self->chain));
-        else
+            cc_metrics_add (self->metrics, "certify.committed", 1);
+        }
+        else {
             cc_log_warn (self->log, "nonce %" PRIu64 " was used by another transaction of this "
                          "CA's key: the Certify of %.16s is dropped", certify->nonce, node);
-        cc_metrics_add (self->metrics, "certify.committed", 1);
+            cc_metrics_add (self->metrics, "certify.dropped", 1);
+        }
         cc_ledger_delete_certify (self->ledger, certify->nonce);
         zlistx_delete (self->certifies, zlistx_cursor (self->certifies));
         certify = (s_certify_t *) zlistx_first (self->certifies);

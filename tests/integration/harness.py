@@ -211,6 +211,11 @@ class Proc:
         return "\n".join(self.log().splitlines()[-lines:])
 
 
+#  Lines that open a sanitizer's report (AddressSanitizer, LeakSanitizer,
+#  UndefinedBehaviorSanitizer with its "runtime error").
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error: ")
+
+
 class Cluster:
     """Owns a temp dir and every process started through it.
 
@@ -260,7 +265,24 @@ class Cluster:
                 lines, p.log_path))
             out.write(p.tail(lines) + "\n")
 
+    def sanitizer_reports(self):
+        """(process name, first report line) for every report an address,
+        leak or undefined-behaviour sanitizer wrote to a log. A sanitized
+        build (the CI's second run) prints them to stderr, which is the
+        log; a plain build never does, so this is empty there."""
+        found = []
+        for p in self.procs:
+            for line in p.log().splitlines():
+                #  "=== start" lines are the harness's own (they quote argv).
+                if not line.startswith("=== ") and any(m in line for m in SANITIZER_MARKS):
+                    found.append((p.name, line.strip()))
+                    break
+        return found
+
     def close(self, graceful=False):
+        """Stops every process (SIGTERM first when graceful) and removes the
+        dir. After a graceful stop, a sanitizer report in any log fails
+        the test: the processes exited, so leaks have been reported too."""
         if self.closed:
             return
         self.closed = True
@@ -276,10 +298,16 @@ class Cluster:
                     pass
         for p in self.procs:
             p.kill()
-        if KEEP:
-            sys.stderr.write("CERTCHAIN_KEEP=1: kept %s\n" % self.dir)
+        reports = self.sanitizer_reports() if graceful else []
+        if reports:
+            self.dump_logs(lines=60)
+        if KEEP or reports:
+            sys.stderr.write("kept %s\n" % self.dir)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
+        if reports:
+            raise AssertionError("sanitizer reports: " + "; ".join(
+                "%s: %s" % report for report in reports))
 
     def __enter__(self):
         return self
