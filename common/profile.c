@@ -8,6 +8,16 @@
     no GPUs. Only the data directory must exist, since the disk figures are
     about it and the CA's policy depends on them.
 
+    The cgroup limits (see profile.h for why) are found by a walk: from the
+    process's cgroup directory under a hierarchy's mount up to the mount
+    itself, one limit read in each directory, the smallest kept. Walking
+    up matters twice over: a limit set on a parent (a systemd slice, the
+    container's own cgroup) binds every child below it, and a container
+    without its own cgroup namespace sees the host's path in
+    /proc/self/cgroup while its mount shows only its own cgroup, so the
+    deeper directories are missing and the mount itself holds the limit.
+    The walk never goes above the mount, so it never reads outside it.
+
     nvidia-smi runs as a child process (fork and execv, no shell) with its
     output on a pipe; the parent polls the pipe against a deadline and kills
     the child's process group when the time is up, so a hung driver cannot
@@ -23,12 +33,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -39,6 +51,12 @@
 #define S_CPUFREQ_PATH "/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq"
 #define S_NVIDIA_GPUS_DIR "/proc/driver/nvidia/gpus"
 #define S_NVIDIA_SMI "nvidia-smi"
+#define S_CGROUP_ROOT "/sys/fs/cgroup"
+#define S_SELF_CGROUP_PATH "/proc/self/cgroup"
+//  A v1 memory limit this large or larger means none: cgroup v1 writes
+//  "no limit" as the largest page-aligned signed count (2^63 - 4096 with
+//  4 KiB pages), and no machine has 2^62 bytes.
+#define S_MEMORY_NO_LIMIT (1ULL << 62)
 //  Largest text read from one source; /proc/cpuinfo of a big machine fits.
 #define S_TEXT_MAX (1024 * 1024)
 //  Largest nvidia-smi output kept (a line per GPU).
@@ -131,12 +149,20 @@ s_find_value (const char *text, const char *key, size_t *length)
     return NULL;
 }
 
-//  Parses a whole unsigned decimal (blanks around allowed) into *value.
+//  Parses [start, start + length), a whole unsigned decimal with blanks
+//  around allowed, into *value. Text too long for any 64-bit number is
+//  refused, not cut short to something that parses.
 static bool
-s_parse_u64 (const char *text, uint64_t *value)
+s_parse_u64_span (const char *start, size_t length, uint64_t *value)
 {
     char buffer [32];
-    s_copy_trimmed (buffer, sizeof (buffer), text, strlen (text));
+    while (length > 0 && isspace ((unsigned char) *start)) {
+        start++;
+        length--;
+    }
+    if (length >= sizeof (buffer))
+        return false;
+    s_copy_trimmed (buffer, sizeof (buffer), start, length);
     if (!isdigit ((unsigned char) buffer [0]))
         return false;
     errno = 0;
@@ -146,6 +172,33 @@ s_parse_u64 (const char *text, uint64_t *value)
         return false;
     *value = parsed;
     return true;
+}
+
+//  Parses a whole unsigned decimal (blanks around allowed) into *value.
+static bool
+s_parse_u64 (const char *text, uint64_t *value)
+{
+    return s_parse_u64_span (text, strlen (text), value);
+}
+
+//  Narrows [*start, *start + *length) to its text without blanks at
+//  either end.
+static void
+s_trim_span (const char **start, size_t *length)
+{
+    while (*length > 0 && isspace ((unsigned char) **start)) {
+        (*start)++;
+        (*length)--;
+    }
+    while (*length > 0 && isspace ((unsigned char) (*start) [*length - 1]))
+        (*length)--;
+}
+
+//  True if [start, start + length) is exactly word.
+static bool
+s_span_is (const char *start, size_t length, const char *word)
+{
+    return length == strlen (word) && memcmp (start, word, length) == 0;
 }
 
 //  --- Parsers -----------------------------------------------------------------------
@@ -261,6 +314,159 @@ cc_profile_parse_nvidia_information (const char *text, char *model, size_t model
     if (value)
         s_copy_trimmed (model, model_size, value, length);
     return model [0] ? 0 : CC_E_NOT_FOUND;
+}
+
+//  --- Parsers: cgroups ------------------------------------------------------------------
+
+//  True if the comma-separated list [list, list + length) has item.
+static bool
+s_list_has (const char *list, size_t length, const char *item)
+{
+    const char *end = list + length;
+    while (list < end) {
+        const char *comma = (const char *) memchr (list, ',', (size_t) (end - list));
+        const char *stop = comma ? comma : end;
+        if (s_span_is (list, (size_t) (stop - list), item))
+            return true;
+        list = comma ? comma + 1 : end;
+    }
+    return false;
+}
+
+//  True if the path [path, path + length) has a ".." component.
+static bool
+s_has_parent_step (const char *path, size_t length)
+{
+    const char *end = path + length;
+    while (path < end) {
+        const char *slash = (const char *) memchr (path, '/', (size_t) (end - path));
+        const char *stop = slash ? slash : end;
+        if (s_span_is (path, (size_t) (stop - path), ".."))
+            return true;
+        path = slash ? slash + 1 : end;
+    }
+    return false;
+}
+
+int
+cc_profile_parse_self_cgroup (const char *text, const char *controller, char *controllers,
+                              size_t controllers_size, char *path, size_t path_size)
+{
+    assert (text && path && path_size > 0);
+    assert (!controller || *controller);
+    assert (!controllers || controllers_size > 0);
+    path [0] = 0;
+    if (controllers)
+        controllers [0] = 0;
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr (line, '\n');
+        size_t line_length = end ? (size_t) (end - line) : strlen (line);
+        const char *next = end ? end + 1 : NULL;
+        //  "id:list:path"; the path is the rest of the line, colons and all.
+        const char *first = (const char *) memchr (line, ':', line_length);
+        const char *list = first ? first + 1 : NULL;
+        const char *second =
+            list ? (const char *) memchr (list, ':', (size_t) (line + line_length - list)) : NULL;
+        if (second) {
+            size_t list_length = (size_t) (second - list);
+            //  The v2 line is always hierarchy 0 with no controllers.
+            bool match = controller ? s_list_has (list, list_length, controller)
+                                    : s_span_is (line, (size_t) (first - line), "0")
+                                          && list_length == 0;
+            if (match) {
+                const char *value = second + 1;
+                size_t value_length = (size_t) (line + line_length - value);
+                if (value_length == 0 || value [0] != '/' || value_length >= path_size
+                    || s_has_parent_step (value, value_length)
+                    || (controllers && list_length >= controllers_size))
+                    return CC_E_BAD_FIELD;
+                memcpy (path, value, value_length);
+                path [value_length] = 0;
+                if (controllers) {
+                    memcpy (controllers, list, list_length);
+                    controllers [list_length] = 0;
+                }
+                return 0;
+            }
+        }
+        line = next;
+    }
+    return CC_E_NOT_FOUND;
+}
+
+int
+cc_profile_parse_cgroup_memory (const char *text, uint64_t *bytes)
+{
+    assert (text && bytes);
+    const char *start = text;
+    size_t length = strlen (text);
+    s_trim_span (&start, &length);
+    if (s_span_is (start, length, "max"))
+        return CC_E_NOT_FOUND;
+    uint64_t value;
+    if (!s_parse_u64_span (start, length, &value))
+        return CC_E_BAD_FIELD;
+    if (value >= S_MEMORY_NO_LIMIT)
+        return CC_E_NOT_FOUND;
+    *bytes = value;
+    return 0;
+}
+
+//  Whole cores of a CFS quota: quota / period rounded up, so a quota of
+//  1.5 CPUs, which keeps two CPUs busy part of the time, counts as 2.
+//  0 or BAD_FIELD (the kernel takes neither a zero quota nor a zero period).
+static int
+s_quota_cores (uint64_t quota, uint64_t period, uint32_t *cores)
+{
+    if (quota == 0 || period == 0)
+        return CC_E_BAD_FIELD;
+    uint64_t whole = quota / period + (quota % period != 0);
+    *cores = whole > UINT32_MAX ? UINT32_MAX : (uint32_t) whole;
+    return 0;
+}
+
+int
+cc_profile_parse_cgroup_cpu_max (const char *text, uint32_t *cores)
+{
+    assert (text && cores);
+    const char *start = text;
+    size_t length = strlen (text);
+    s_trim_span (&start, &length);
+    //  Two words: the quota, then the period after the first blanks.
+    size_t quota_length = 0;
+    while (quota_length < length && !isspace ((unsigned char) start [quota_length]))
+        quota_length++;
+    const char *period_start = start + quota_length;
+    size_t period_length = length - quota_length;
+    uint64_t period;
+    if (period_length == 0 || !s_parse_u64_span (period_start, period_length, &period)
+        || period == 0)
+        return CC_E_BAD_FIELD;
+    if (s_span_is (start, quota_length, "max"))
+        return CC_E_NOT_FOUND;
+    uint64_t quota;
+    if (!s_parse_u64_span (start, quota_length, &quota))
+        return CC_E_BAD_FIELD;
+    return s_quota_cores (quota, period, cores);
+}
+
+int
+cc_profile_parse_cgroup_cpu_quota (const char *quota_text, const char *period_text,
+                                   uint32_t *cores)
+{
+    assert (quota_text && period_text && cores);
+    uint64_t period;
+    if (!s_parse_u64 (period_text, &period) || period == 0)
+        return CC_E_BAD_FIELD;
+    const char *start = quota_text;
+    size_t length = strlen (quota_text);
+    s_trim_span (&start, &length);
+    if (s_span_is (start, length, "-1"))
+        return CC_E_NOT_FOUND;
+    uint64_t quota;
+    if (!s_parse_u64_span (start, length, &quota))
+        return CC_E_BAD_FIELD;
+    return s_quota_cores (quota, period, cores);
 }
 
 //  --- Sources -------------------------------------------------------------------------
@@ -503,6 +709,139 @@ s_gpus_from_proc (const char *directory, Certchain__MachineProfile *profile)
     return rc;
 }
 
+//  --- Sources: cgroup limits ---------------------------------------------------------
+
+//  The limit a walk reads in each cgroup directory.
+typedef enum {
+    S_MEMORY_V2,        //  memory.max, bytes
+    S_MEMORY_V1,        //  memory.limit_in_bytes, bytes
+    S_CPU_V2,           //  cpu.max, cores
+    S_CPU_V1            //  cpu.cfs_quota_us over cpu.cfs_period_us, cores
+} s_limit_t;
+
+//  Reads directory/name into a fresh string (caller frees). 0, IO or NOMEM.
+static int
+s_read_in (const char *directory, const char *name, char **text_p)
+{
+    char path [PATH_MAX];
+    *text_p = NULL;
+    if ((size_t) snprintf (path, sizeof (path), "%s/%s", directory, name) >= sizeof (path))
+        return CC_E_IO;
+    return s_read_text (path, text_p);
+}
+
+//  The limit of kind set in one cgroup directory: true with it in *limit;
+//  false when there is none, or its file is missing, unreadable or junk.
+static bool
+s_directory_limit (const char *directory, s_limit_t kind, uint64_t *limit)
+{
+    static const char *names [] = {
+        [S_MEMORY_V2] = "memory.max",
+        [S_MEMORY_V1] = "memory.limit_in_bytes",
+        [S_CPU_V2] = "cpu.max",
+        [S_CPU_V1] = "cpu.cfs_quota_us",
+    };
+    char *text = NULL;
+    char *period_text = NULL;
+    int rc = s_read_in (directory, names [kind], &text);
+    if (rc == 0 && kind == S_CPU_V1)
+        rc = s_read_in (directory, "cpu.cfs_period_us", &period_text);
+    uint32_t cores = 0;
+    if (rc == 0) {
+        switch (kind) {
+            case S_MEMORY_V2:
+            case S_MEMORY_V1: rc = cc_profile_parse_cgroup_memory (text, limit); break;
+            case S_CPU_V2: rc = cc_profile_parse_cgroup_cpu_max (text, &cores); break;
+            case S_CPU_V1:
+                rc = cc_profile_parse_cgroup_cpu_quota (text, period_text, &cores);
+                break;
+        }
+    }
+    if (rc == 0 && (kind == S_CPU_V2 || kind == S_CPU_V1))
+        *limit = cores;
+    free (text);
+    free (period_text);
+    //  A zero memory limit is no figure: no process could be running in it.
+    return rc == 0 && *limit > 0;
+}
+
+//  Lowers *smallest to the smallest limit of kind in mount + path and
+//  each directory above it, up to mount itself (see the DESIGN above).
+static void
+s_walk_limits (const char *mount, const char *path, s_limit_t kind, uint64_t *smallest)
+{
+    char directory [PATH_MAX];
+    size_t mount_length = strlen (mount);
+    size_t length = (size_t) snprintf (directory, sizeof (directory), "%s%s", mount, path);
+    if (length >= sizeof (directory))
+        return;
+    //  "/" and "/a/" name the mount and mount/a: no empty last step.
+    while (length > mount_length && directory [length - 1] == '/')
+        directory [--length] = 0;
+    while (true) {
+        uint64_t limit;
+        if (s_directory_limit (directory, kind, &limit) && limit < *smallest)
+            *smallest = limit;
+        char *slash = strrchr (directory + mount_length, '/');
+        if (!slash)
+            break;
+        *slash = 0;
+    }
+}
+
+//  The v1 walk for controller: its hierarchy is mounted at
+//  root/<controller list of its line> ("cpu,cpuacct"), or where only
+//  the one name is mounted (or linked), root/<controller>.
+static void
+s_walk_v1 (const char *root, const char *self_text, const char *controller, s_limit_t kind,
+           uint64_t *smallest)
+{
+    char controllers [256];
+    char path [PATH_MAX];
+    if (cc_profile_parse_self_cgroup (self_text, controller, controllers, sizeof (controllers),
+                                      path, sizeof (path))
+        != 0)
+        return;
+    char mount [PATH_MAX];
+    struct stat info;
+    if ((size_t) snprintf (mount, sizeof (mount), "%s/%s", root, controllers) >= sizeof (mount)
+        || stat (mount, &info) != 0 || !S_ISDIR (info.st_mode)) {
+        if ((size_t) snprintf (mount, sizeof (mount), "%s/%s", root, controller)
+            >= sizeof (mount))
+            return;
+    }
+    s_walk_limits (mount, path, kind, smallest);
+}
+
+//  Lowers *memory_bytes and *cores to this process's smallest cgroup
+//  limits, v2 and v1 both (a hybrid host has both); leaves them where
+//  there is none or the sources are not present.
+static void
+s_apply_cgroup_limits (const cc_profile_sources_t *sources, uint64_t *memory_bytes,
+                       uint32_t *cores)
+{
+    const char *root = sources->cgroup_root ? sources->cgroup_root : S_CGROUP_ROOT;
+    const char *self_path =
+        sources->self_cgroup_path ? sources->self_cgroup_path : S_SELF_CGROUP_PATH;
+    char *self_text = NULL;
+    if (!*root || !*self_path || s_read_text (self_path, &self_text) != 0)
+        return;
+    uint64_t memory_limit = UINT64_MAX;
+    uint64_t cores_limit = UINT64_MAX;
+    char path [PATH_MAX];
+    if (cc_profile_parse_self_cgroup (self_text, NULL, NULL, 0, path, sizeof (path)) == 0) {
+        s_walk_limits (root, path, S_MEMORY_V2, &memory_limit);
+        s_walk_limits (root, path, S_CPU_V2, &cores_limit);
+    }
+    s_walk_v1 (root, self_text, "memory", S_MEMORY_V1, &memory_limit);
+    s_walk_v1 (root, self_text, "cpu", S_CPU_V1, &cores_limit);
+    free (self_text);
+    if (memory_limit < *memory_bytes)
+        *memory_bytes = memory_limit;
+    if (cores_limit < *cores)
+        *cores = (uint32_t) cores_limit;
+}
+
 //  --- Measure -------------------------------------------------------------------------
 
 int
@@ -560,6 +899,7 @@ cc_profile_measure_from (const char *data_dir, const cc_profile_sources_t *sourc
             profile->memory_bytes = (uint64_t) pages * (uint64_t) page_size;
     }
     free (text);
+    s_apply_cgroup_limits (sources, &profile->memory_bytes, &profile->cpu_cores);
 
     rc = profile->cpu_model ? 0 : CC_E_NOMEM;
     if (rc == 0)

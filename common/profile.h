@@ -12,16 +12,37 @@
     Sources, in order of preference:
     - cpu_model: /proc/cpuinfo "model name", else "unknown";
     - cpu_cores: the CPUs this process may run on (sched_getaffinity, so a
-      container or taskset limit shows), else the online CPU count;
+      cpuset or taskset limit shows), else the online CPU count; lowered
+      to the smallest CPU quota of the process's cgroups, rounded up;
     - cpu_mhz: /proc/cpuinfo "cpu MHz" rounded, else cpufreq's
       cpuinfo_max_freq of cpu0;
-    - memory_bytes: /proc/meminfo MemTotal, else sysconf;
+    - memory_bytes: /proc/meminfo MemTotal, else sysconf; lowered to the
+      smallest memory limit of the process's cgroups;
     - disk: statvfs at the data directory (f_blocks and f_bavail times
       f_frsize: free is what an unprivileged process may use);
     - GPUs: `nvidia-smi --query-gpu=name,memory.total` (names and memory)
       when the binary exists and answers within its time limit, else the
       "Model:" of each /proc/driver/nvidia/gpus/<bus>/information (memory
       unknown, 0), else none.
+
+    The cgroup limits are there because a container started with docker's
+    --memory or --cpus sees the host's /proc/meminfo and all of its CPUs,
+    yet can use only what its limit allows; the CA must judge what the
+    node can use, not the size of the host it shares. /proc/self/cgroup
+    names the process's cgroup: the cgroup v2 line "0::<path>" and the v1
+    lines "N:<controllers>:<path>" of the memory and cpu controllers, all
+    of them on a hybrid host. The limit files are read in that cgroup and
+    in each ancestor up to the mount (an ancestor's limit binds its
+    children too), and the smallest limit found wins:
+    - v2, under /sys/fs/cgroup<path>: memory.max ("max" or bytes) and
+      cpu.max ("max <period>" or "<quota> <period>", microseconds);
+    - v1, under /sys/fs/cgroup/<controllers><path> (else
+      /sys/fs/cgroup/<controller><path>): memory.limit_in_bytes (2^62 or
+      more means no limit: v1 writes "none" as a huge page-aligned
+      number), and cpu.cfs_quota_us (-1: none) over cpu.cfs_period_us.
+    A limit file that is missing, unreadable or not understood is
+    skipped, and a limit larger than the machine leaves the machine's
+    figure: a limit only ever lowers a figure.
 
     Ownership: the profile is a protobuf MachineProfile allocated in
     protobuf-c's default layout; free it with cc_profile_free.
@@ -52,6 +73,8 @@ typedef struct {
     const char *nvidia_gpus_dir;    //  /proc/driver/nvidia/gpus
     const char *nvidia_smi;         //  nvidia-smi program; NULL: searched in PATH
     unsigned nvidia_smi_timeout_ms; //  0: CC_PROFILE_NVIDIA_SMI_TIMEOUT_MS
+    const char *cgroup_root;        //  /sys/fs/cgroup, where cgroup hierarchies are mounted
+    const char *self_cgroup_path;   //  /proc/self/cgroup
 } cc_profile_sources_t;
 
 //  --- Measure ---------------------------------------------------------------------
@@ -100,6 +123,41 @@ int
 //  into model. 0 or NOT_FOUND.
 int
     cc_profile_parse_nvidia_information (const char *text, char *model, size_t model_size);
+
+//  Finds this process's cgroup in /proc/self/cgroup text: with controller
+//  NULL, the cgroup v2 line "0::<path>"; else the v1 line whose
+//  comma-separated controller list holds controller ("cpu" matches
+//  "N:cpu,cpuacct:<path>", not "N:cpuset:<path>"). Copies the path
+//  (at most path_size bytes with its NUL) into path and, when controllers
+//  is not NULL, the line's controller list ("" for v2) into controllers.
+//  0; NOT_FOUND if no line matches; BAD_FIELD if the first matching line's
+//  path does not start with '/', has a ".." component (a cgroup outside
+//  our namespace: its directories are not under the mount), or does not
+//  fit.
+int
+    cc_profile_parse_self_cgroup (const char *text, const char *controller, char *controllers,
+                                  size_t controllers_size, char *path, size_t path_size);
+
+//  Reads a cgroup memory limit: v2 memory.max or v1 memory.limit_in_bytes
+//  text, a byte count with an optional newline. 0 with the count in
+//  *bytes; NOT_FOUND for no limit ("max", or a count of 2^62 or more, as
+//  v1 writes it); BAD_FIELD for anything else.
+int
+    cc_profile_parse_cgroup_memory (const char *text, uint64_t *bytes);
+
+//  Reads a cgroup v2 cpu.max text, "<quota> <period>" in microseconds,
+//  as whole cores: quota / period rounded up (150000 100000 is 2). 0 with
+//  *cores; NOT_FOUND for a quota of "max" (no limit); BAD_FIELD for
+//  anything else, a zero quota or period included.
+int
+    cc_profile_parse_cgroup_cpu_max (const char *text, uint32_t *cores);
+
+//  Reads a cgroup v1 CPU quota, cpu.cfs_quota_us and cpu.cfs_period_us
+//  texts, as whole cores, rounded up as above. 0 with *cores; NOT_FOUND
+//  for a quota of -1 (no limit); BAD_FIELD for anything else.
+int
+    cc_profile_parse_cgroup_cpu_quota (const char *quota_text, const char *period_text,
+                                       uint32_t *cores);
 
 //  --- Output ----------------------------------------------------------------------
 
