@@ -25,8 +25,8 @@ CEILING_KEYS = {"threads", "verifications_per_s_one_core", "verifications_per_s_
                 "verifications_per_s_all_cores_one_signature"}
 RUN_KEYS = {"members", "verifiers", "rate_control", "target_rate", "submitted", "succeeded",
             "failed", "refused", "lost", "send_rate", "throughput", "latency_ms", "duration_s",
-            "verifications_per_tx", "ceiling_tx_per_s", "ratio", "blocks", "block_txs",
-            "max_block_txs", "start_height", "end_height", "sign_seconds", "window_s",
+            "verifications_per_tx", "ceiling_tx_per_s", "ratio", "ratio_one_signature", "blocks",
+            "block_txs", "max_block_txs", "start_height", "end_height", "sign_seconds", "window_s",
             "machine_share", "processes", "problem"}
 SHARE_KEYS = {"busy_percent", "network_percent", "bench_percent", "others_percent"}
 LATENCY_KEYS = {"count", "min", "avg", "p50", "p99", "max"}
@@ -71,6 +71,11 @@ def test_smoke_run_writes_every_key():
         assert run["members"] == 1 and run["verifiers"] == 1
         assert run["verifications_per_tx"] == 2
         assert run["throughput"] > 0 and run["ceiling_tx_per_s"] > 0
+        #  The ratio is against the distinct-signature ceiling; the other
+        #  against the one-signature loop, from the same run's figures.
+        assert abs(run["ratio"] - run["throughput"] / run["ceiling_tx_per_s"]) < 1e-6, run
+        loop = ceiling["verifications_per_s_all_cores_one_signature"]
+        assert abs(run["ratio_one_signature"] - run["throughput"] * 2 / loop) < 1e-6, run
         lat = run["latency_ms"]
         assert 0 <= lat["min"] <= lat["p50"] <= lat["p99"] <= lat["max"], lat
         assert lat["count"] == run["succeeded"]

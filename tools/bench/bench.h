@@ -119,6 +119,7 @@ typedef struct {
     double sign_seconds;                //  pre-signing time (not measured in the run)
     double ceiling_tx;                  //  the topology's ceiling in tx/s
     double ratio;                       //  throughput / ceiling
+    double ratio_one_signature;         //  the same against the one-signature loop
     double window_s;                    //  wall time the CPU figures cover
     cc_bench_share_t share;             //  who used the machine meanwhile
     cc_bench_process_t processes [CC_BENCH_MAX_PROCESSES];  //  per process
@@ -137,6 +138,7 @@ typedef struct {
     double blocks_per_s;                //  height / seconds
     double ceiling_tx;                  //  one verification per tx on all cores
     double ratio;                       //  tx_per_s / ceiling_tx
+    double ratio_one_signature;         //  the same against the one-signature loop
     cc_bench_process_t verifier;        //  the syncing verifier
     cc_bench_process_t relay;           //  the relay serving it
     cc_bench_share_t share;             //  who used the machine meanwhile

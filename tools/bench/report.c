@@ -26,19 +26,22 @@ s_print_runs (const cc_bench_results_t *results, FILE *stream)
     fprintf (stream, "\n### Performance\n\n"
              "| Name | Members | Succ | Fail | Send Rate (TPS) | Throughput (TPS) "
              "| Latency min / avg / p50 / p99 / max (ms) | Ceiling (TPS) | Throughput / "
-             "ceiling | Machine: network / bench / others (%%) |\n"
-             "|---|---:|---:|---:|---:|---:|---|---:|---:|---|\n");
+             "ceiling | Throughput / one-signature loop | Machine: network / bench / others "
+             "(%%) |\n"
+             "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|\n");
     for (size_t index = 0; index < 3; index++) {
         const cc_bench_run_t *run = &results->runs [index];
         if (!run->ran)
             continue;
         const cc_bench_summary_t *latency = &run->load.latency_ms;
         fprintf (stream, "| %s%s | %zu | %" PRIu64 " | %" PRIu64 " | %.0f | %.0f "
-                 "| %.0f / %.0f / %.0f / %.0f / %.0f | %.0f | %.1f%% | %.0f / %.0f / %.0f |\n",
+                 "| %.0f / %.0f / %.0f / %.0f / %.0f | %.0f | %.1f%% | %.1f%% "
+                 "| %.0f / %.0f / %.0f |\n",
                  run->name, run->target_rate > 0 ? " (fixed rate)" : "", run->members,
                  run->load.committed, run->load.refused + run->load.lost, run->load.send_rate,
                  run->load.throughput, latency->min, latency->avg, latency->p50, latency->p99,
-                 latency->max, run->ceiling_tx, 100.0 * run->ratio, run->share.network,
+                 latency->max, run->ceiling_tx, 100.0 * run->ratio,
+                 100.0 * run->ratio_one_signature, run->share.network,
                  run->share.bench, run->share.others);
     }
     for (size_t index = 0; index < 3; index++) {
@@ -96,14 +99,15 @@ s_print_catchup (const cc_bench_results_t *results, FILE *stream)
              "relay)\n\n"
              "| Blocks | Transactions | Seconds | First status answer after (s) "
              "| Verified and stored (tx/s) | Blocks/s | Ceiling, 1 verification per tx (tx/s) "
-             "| Ratio | Machine: network / bench / others (%%) |\n"
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
-             "| %" PRIu64 " | %" PRIu64 " | %.1f | %.2f | %.0f | %.0f | %.0f | %.1f%% "
+             "| Ratio | Ratio to the one-signature loop | Machine: network / bench / others "
+             "(%%) |\n"
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
+             "| %" PRIu64 " | %" PRIu64 " | %.1f | %.2f | %.0f | %.0f | %.0f | %.1f%% | %.1f%% "
              "| %.0f / %.0f / %.0f |\n",
              catchup->height, catchup->txs, catchup->seconds, catchup->first_answer_s,
              catchup->tx_per_s, catchup->blocks_per_s, catchup->ceiling_tx,
-             100.0 * catchup->ratio, catchup->share.network, catchup->share.bench,
-             catchup->share.others);
+             100.0 * catchup->ratio, 100.0 * catchup->ratio_one_signature,
+             catchup->share.network, catchup->share.bench, catchup->share.others);
     if (catchup->problem [0])
         fprintf (stream, "\nnote: %s\n", catchup->problem);
 }
@@ -233,6 +237,7 @@ s_json_run (cc_json_t *json, const cc_bench_run_t *run)
     cc_json_u64 (json, "verifications_per_tx", run->members + run->verifiers);
     cc_json_double (json, "ceiling_tx_per_s", run->ceiling_tx);
     cc_json_double (json, "ratio", run->ratio);
+    cc_json_double (json, "ratio_one_signature", run->ratio_one_signature);
     cc_json_u64 (json, "blocks", load->blocks);
     cc_json_u64 (json, "block_txs", load->block_txs);
     cc_json_u64 (json, "max_block_txs", load->max_block_txs);
@@ -294,6 +299,7 @@ cc_bench_report_json (const cc_bench_results_t *results, const char *path, cc_re
         cc_json_double (json, "blocks_per_s", catchup->blocks_per_s);
         cc_json_double (json, "ceiling_tx_per_s", catchup->ceiling_tx);
         cc_json_double (json, "ratio", catchup->ratio);
+        cc_json_double (json, "ratio_one_signature", catchup->ratio_one_signature);
         s_json_process (json, "verifier", &catchup->verifier);
         s_json_process (json, "relay", &catchup->relay);
         s_json_share (json, &catchup->share);

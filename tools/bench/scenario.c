@@ -583,6 +583,16 @@ s_measure_ceiling (const cc_bench_plan_t *plan, cc_bench_ceiling_t *ceiling,
     return 0;
 }
 
+//  tx_per_s as a share of the one-signature loop's rate over the
+//  verifications each transaction costs: the other yardstick, shown next
+//  to the ceiling's ratio so the two can be compared.
+static double
+s_one_signature_ratio (const cc_bench_results_t *results, double tx_per_s, size_t per_tx)
+{
+    double loop = results->ceiling.all_cores_one_signature;
+    return loop > 0 && per_tx > 0 ? tx_per_s * (double) per_tx / loop : 0;
+}
+
 //  The second ceiling measurement, the ratios of every scenario against
 //  the better of the two, the targets. Returns rc (or the measurement's
 //  failure when rc is 0).
@@ -603,10 +613,13 @@ s_finish (const cc_bench_plan_t *plan, cc_bench_results_t *results, int64_t star
         cc_bench_run_t *run = &results->runs [index];
         run->ceiling_tx = cc_bench_ceiling_tx (&results->ceiling, run->members, run->verifiers);
         run->ratio = run->ceiling_tx > 0 ? run->load.throughput / run->ceiling_tx : 0;
+        run->ratio_one_signature = s_one_signature_ratio (results, run->load.throughput,
+                                                          run->members + run->verifiers);
     }
     cc_bench_catchup_t *catchup = &results->catchup;
     catchup->ceiling_tx = cc_bench_ceiling_tx (&results->ceiling, 0, 1);
     catchup->ratio = catchup->ceiling_tx > 0 ? catchup->tx_per_s / catchup->ceiling_tx : 0;
+    catchup->ratio_one_signature = s_one_signature_ratio (results, catchup->tx_per_s, 1);
     results->elapsed_s = (double) (cc_bench_now_us () - started) / 1e6;
     results->load_after = s_loadavg ();
     cc_bench_targets (results);
@@ -750,16 +763,6 @@ s_memory_peaks (const cc_bench_results_t *results, double *idle, char *idle_name
         }
 }
 
-//  tx_per_s as a share of the one-signature loop's rate over the
-//  verifications each transaction costs: the other yardstick, shown next
-//  to the ceiling's ratio so the two can be compared.
-static double
-s_one_signature_ratio (const cc_bench_results_t *results, double tx_per_s, size_t per_tx)
-{
-    double loop = results->ceiling.all_cores_one_signature;
-    return loop > 0 && per_tx > 0 ? tx_per_s * (double) per_tx / loop : 0;
-}
-
 void
 cc_bench_targets (cc_bench_results_t *results)
 {
@@ -776,8 +779,7 @@ cc_bench_targets (cc_bench_results_t *results)
             snprintf (target->measured, sizeof (target->measured),
                       "%.1f%% (%.0f of %.0f tx/s; %.1f%% of the one-signature loop)",
                       target->value, run->load.throughput, run->ceiling_tx,
-                      100.0 * s_one_signature_ratio (results, run->load.throughput,
-                                                     run->members + run->verifiers));
+                      100.0 * run->ratio_one_signature);
         }
     }
     const cc_bench_run_t *latency = &results->runs [2];
@@ -797,7 +799,7 @@ cc_bench_targets (cc_bench_results_t *results)
         snprintf (target->measured, sizeof (target->measured),
                   "%.1f%% (%.0f of %.0f tx/s; %.1f%% of the one-signature loop)", target->value,
                   results->catchup.tx_per_s, results->catchup.ceiling_tx,
-                  100.0 * s_one_signature_ratio (results, results->catchup.tx_per_s, 1));
+                  100.0 * results->catchup.ratio_one_signature);
     }
     const cc_bench_certification_t *certification = &results->certification;
     target = s_target (results, "join to certified (d)", "<= 3000 ms (every join)");
