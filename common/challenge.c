@@ -562,8 +562,8 @@ typedef struct {
     size_t *order;                              //  packet indices, the drawn ones first
     size_t count;                               //  how many were drawn
     uint8_t salt [CC_CHALLENGE_SALT_SIZE];      //  Argon2id salt of (id, node key)
-    uint8_t (*x) [CC_CHALLENGE_X_SIZE];         //  result per drawn packet
-    int *rc;                                    //  0 or NOMEM per drawn packet
+    uint8_t (*results) [CC_CHALLENGE_X_SIZE];   //  Argon2 output per drawn packet
+    int *argon2_rc;                             //  0 or NOMEM per drawn packet
     atomic_size_t next;                         //  next drawn packet to compute
 } s_sample_t;
 
@@ -577,23 +577,26 @@ s_sample_run (void *argument)
         if (drawn >= sample->count)
             break;
         size_t index = sample->order [drawn];
-        sample->rc [drawn] = s_argon2 (challenge->seeds [index].data, sample->salt,
-                                       challenge->argon2_ops, challenge->argon2_memory_kib,
-                                       sample->x [drawn]);
+        sample->argon2_rc [drawn] =
+            s_argon2 (challenge->seeds [index].data, sample->salt, challenge->argon2_ops,
+                      challenge->argon2_memory_kib, sample->results [drawn]);
     }
     return NULL;
 }
 
 //  Computes every drawn packet's Argon2 on two threads: this one and one
 //  helper. Each holds one Argon2 memory block (8 MiB by default) while it
-//  runs; more threads would multiply the CA's memory per answer. The sample is small and every packet in it
-//  is computed whatever the others give (a liar costs the same as an
-//  honest candidate), so the answer's wall time is halved on two cores.
-//  A helper may only run on the CPUs this thread is not on: a new thread
-//  is often placed on its creator's CPU, where the two would take turns
-//  while another CPU idles (seen with perf on a 2-CPU machine). Without
-//  another CPU, or when the system refuses a thread, this thread does
-//  the work alone.
+//  runs; more threads would multiply the CA's memory per answer. The
+//  sample is small and every packet in it is computed whatever the others
+//  give (a liar costs the same as an honest candidate), so the answer's
+//  wall time is halved on two cores. The helper may only run on the CPUs
+//  this thread is not on: a new thread is often placed on its creator's
+//  CPU, where the two would take turns while another CPU idles (seen with
+//  perf on a 2-CPU machine). This thread itself stays free to move, so the
+//  scheduler may still bring them together; it rarely does within one
+//  answer. Without another CPU in this process's affinity mask, or when
+//  the system refuses a thread, this thread does the work alone (a CPU
+//  quota of a cgroup is not looked at: the helper then only shares it).
 static void
 s_sample_compute (s_sample_t *sample)
 {
@@ -620,12 +623,13 @@ s_sample_compute (s_sample_t *sample)
         pthread_join (helper, NULL);
 }
 
+//  Frees what s_sample_t owns (each of them may be NULL).
 static void
 s_sample_free (s_sample_t *sample)
 {
     free (sample->order);
-    free (sample->x);
-    free (sample->rc);
+    free (sample->results);
+    free (sample->argon2_rc);
 }
 
 //  The checks of cc_challenge_verify, in order; fills verdict (not NULL).
@@ -677,9 +681,10 @@ s_verify (const Certchain__Challenge *challenge, const Certchain__ChallengeRespo
     size_t sample = challenge->sample_size < packets ? challenge->sample_size : packets;
     size_t *order = (size_t *) malloc (packets * sizeof (size_t));
     s_sample_t sample_check = {.challenge = challenge, .order = order, .count = sample};
-    sample_check.x = (uint8_t (*)[CC_CHALLENGE_X_SIZE]) malloc (sample * CC_CHALLENGE_X_SIZE);
-    sample_check.rc = (int *) calloc (sample, sizeof (int));
-    if (!order || !sample_check.x || !sample_check.rc) {
+    sample_check.results =
+        (uint8_t (*) [CC_CHALLENGE_X_SIZE]) malloc (sample * CC_CHALLENGE_X_SIZE);
+    sample_check.argon2_rc = (int *) calloc (sample, sizeof (int));
+    if (!order || !sample_check.results || !sample_check.argon2_rc) {
         s_sample_free (&sample_check);
         return cc_reason_set (reason, CC_E_NOMEM, "no memory for the Argon2 sample");
     }
@@ -698,9 +703,9 @@ s_verify (const Certchain__Challenge *challenge, const Certchain__ChallengeRespo
     int rc = 0;
     for (size_t drawn = 0; drawn < sample && rc == 0; drawn++) {
         size_t index = order [drawn];
-        if (sample_check.rc [drawn] != 0)
+        if (sample_check.argon2_rc [drawn] != 0)
             rc = cc_reason_set (reason, CC_E_NOMEM, "no memory for Argon2 at packet %zu", index);
-        else if (sodium_memcmp (sample_check.x [drawn], response->answers [index]->x.data,
+        else if (sodium_memcmp (sample_check.results [drawn], response->answers [index]->x.data,
                                 CC_CHALLENGE_X_SIZE) != 0)
             rc = cc_reason_set (reason, CC_E_ARGON2_MISMATCH,
                                 "Argon2 result wrong at packet %zu", index);

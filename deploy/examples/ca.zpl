@@ -20,7 +20,7 @@ ca
     admin = "tcp://127.0.0.1:7402"
     #  the policy: what a candidate must measure and solve (empty: defaults)
     policy = "ca-policy.zpl"
-    #  threads verifying challenge answers
+    #  answers verified at once (each on two threads, with two Argon2 blocks)
     workers = "2"
 relay
     rpc = "tcp://127.0.0.1:7101"

@@ -149,7 +149,8 @@ cc_ca_define (cc_config_t *config)
     cc_config_define (config, "ca/policy", "", "policy",
                       "policy file (ZPL: sections policy and banned); empty: the defaults");
     cc_config_define (config, "ca/workers", "2", "workers",
-                      "threads verifying challenge answers");
+                      "challenge answers verified at once (each on two threads, holding "
+                      "two Argon2 memory blocks)");
     cc_config_define (config, "ca/expired_after_ms", "60000", "expired-after-ms",
                       "an answer this long past its deadline is CHALLENGE_EXPIRED, "
                       "earlier DEADLINE_MISSED");
@@ -1098,7 +1099,9 @@ s_chain_advanced (self_t *self, cc_block_t *block)
         else {
             cc_log_warn (self->log, "nonce %" PRIu64 " was used by another transaction of this "
                          "CA's key: the Certify of %.16s is dropped", certify->nonce, node);
-            cc_metrics_add (self->metrics, "certify.dropped", 1);
+            //  Counted with the other drops, so the metrics event's
+            //  error count shows it.
+            s_count (self, "drop.certify.", CC_E_NONCE_REPLAY);
         }
         cc_ledger_delete_certify (self->ledger, certify->nonce);
         zlistx_delete (self->certifies, zlistx_cursor (self->certifies));

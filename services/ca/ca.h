@@ -33,7 +33,9 @@
                   the genesis, or the CA refuses to start (exit 2)
       ca/join     the join endpoint (tcp://127.0.0.1:7401)
       ca/policy   the policy file (policy.h); empty: the defaults
-      ca/workers  verification worker threads (2)
+      ca/workers  answers verified at once (2); each verification runs
+                  on two threads and holds two Argon2 memory blocks
+                  (policy argon2_memory_kib, 8 MiB by default)
       ca/expired_after_ms  an answer this long past the deadline is
                   CHALLENGE_EXPIRED rather than DEADLINE_MISSED (60000)
       relay/rpc, relay/pub, relay/gossip  the relay's endpoints
