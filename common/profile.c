@@ -17,6 +17,11 @@
     /proc/self/cgroup while its mount shows only its own cgroup, so the
     deeper directories are missing and the mount itself holds the limit.
     The walk never goes above the mount, so it never reads outside it.
+    One case it gets wrong: in such a container, cgroups created inside
+    it under the very names of the host's path would be read as this
+    process's, and their limits, if lower, would lower the figures. A
+    profile is the candidate's own statement anyway (the challenge is
+    what the CA measures), so this errs only against the candidate.
 
     nvidia-smi runs as a child process (fork and execv, no shell) with its
     output on a pipe; the parent polls the pipe against a deadline and kills
@@ -149,6 +154,19 @@ s_find_value (const char *text, const char *key, size_t *length)
     return NULL;
 }
 
+//  Narrows [*start, *start + *length) to its text without blanks at
+//  either end.
+static void
+s_trim_span (const char **start, size_t *length)
+{
+    while (*length > 0 && isspace ((unsigned char) **start)) {
+        (*start)++;
+        (*length)--;
+    }
+    while (*length > 0 && isspace ((unsigned char) (*start) [*length - 1]))
+        (*length)--;
+}
+
 //  Parses [start, start + length), a whole unsigned decimal with blanks
 //  around allowed, into *value. Text too long for any 64-bit number is
 //  refused, not cut short to something that parses.
@@ -156,10 +174,7 @@ static bool
 s_parse_u64_span (const char *start, size_t length, uint64_t *value)
 {
     char buffer [32];
-    while (length > 0 && isspace ((unsigned char) *start)) {
-        start++;
-        length--;
-    }
+    s_trim_span (&start, &length);
     if (length >= sizeof (buffer))
         return false;
     s_copy_trimmed (buffer, sizeof (buffer), start, length);
@@ -179,19 +194,6 @@ static bool
 s_parse_u64 (const char *text, uint64_t *value)
 {
     return s_parse_u64_span (text, strlen (text), value);
-}
-
-//  Narrows [*start, *start + *length) to its text without blanks at
-//  either end.
-static void
-s_trim_span (const char **start, size_t *length)
-{
-    while (*length > 0 && isspace ((unsigned char) **start)) {
-        (*start)++;
-        (*length)--;
-    }
-    while (*length > 0 && isspace ((unsigned char) (*start) [*length - 1]))
-        (*length)--;
 }
 
 //  True if [start, start + length) is exactly word.

@@ -355,6 +355,11 @@ START_TEST (test_parse_cgroup_memory)
     ck_assert_uint_eq (bytes, 8589934592ULL);
     ck_assert_int_eq (cc_profile_parse_cgroup_memory (" 1048576 ", &bytes), 0);
     ck_assert_uint_eq (bytes, 1048576);
+    //  Blanks around are allowed however many there are.
+    ck_assert_int_eq (cc_profile_parse_cgroup_memory ("2048                              \n",
+                                                      &bytes),
+                      0);
+    ck_assert_uint_eq (bytes, 2048);
     ck_assert_int_eq (cc_profile_parse_cgroup_memory ("0\n", &bytes), 0);
     ck_assert_uint_eq (bytes, 0);
     //  Just under 2^62 is a limit; v1's "none" and anything from 2^62 up is not.
