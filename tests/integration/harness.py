@@ -350,9 +350,16 @@ class CommandError(Exception):
 
 
 def run(argv, timeout=30, check=True, env=None, input=None):
-    """Run a command to completion; returns CompletedProcess (text)."""
+    """Run a command to completion; returns CompletedProcess (text). A
+    sanitizer report on its stderr fails the test, even when the command
+    was expected to fail (check=False)."""
     r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
                        env=env, input=input)
+    reports = [line.strip() for line in (r.stderr or "").splitlines()
+               if any(mark in line for mark in SANITIZER_MARKS)]
+    if reports:
+        raise AssertionError("sanitizer report from %s: %s\n%s" % (
+            " ".join(str(a) for a in argv[:3]), reports[0], r.stderr[-4000:]))
     if check and r.returncode != 0:
         raise CommandError(argv, r.returncode, r.stdout, r.stderr)
     return r
