@@ -589,7 +589,7 @@ s_sample_run (void *argument)
 //  runs; more threads would multiply the CA's memory per answer. The
 //  sample is small and every packet in it is computed whatever the others
 //  give (a liar costs the same as an honest candidate), so the answer's
-//  wall time is halved on two cores. The helper may only run on the CPUs
+//  wall time drops by a third or more on two cores. The helper may only run on the CPUs
 //  this thread is not on: a new thread is often placed on its creator's
 //  CPU, where the two would take turns while another CPU idles (seen with
 //  perf on a 2-CPU machine). This thread itself stays free to move, so the
