@@ -396,18 +396,26 @@ cc_profile_parse_self_cgroup (const char *text, const char *controller, char *co
     return CC_E_NOT_FOUND;
 }
 
+//  Reads a cgroup limit in [start, start + length): 0 with the number in
+//  *value; NOT_FOUND for none_word (how the file says "no limit");
+//  BAD_FIELD for anything else.
+static int
+s_parse_limit (const char *start, size_t length, const char *none_word, uint64_t *value)
+{
+    s_trim_span (&start, &length);
+    if (s_span_is (start, length, none_word))
+        return CC_E_NOT_FOUND;
+    return s_parse_u64_span (start, length, value) ? 0 : CC_E_BAD_FIELD;
+}
+
 int
 cc_profile_parse_cgroup_memory (const char *text, uint64_t *bytes)
 {
     assert (text && bytes);
-    const char *start = text;
-    size_t length = strlen (text);
-    s_trim_span (&start, &length);
-    if (s_span_is (start, length, "max"))
-        return CC_E_NOT_FOUND;
     uint64_t value;
-    if (!s_parse_u64_span (start, length, &value))
-        return CC_E_BAD_FIELD;
+    int rc = s_parse_limit (text, strlen (text), "max", &value);
+    if (rc != 0)
+        return rc;
     if (value >= S_MEMORY_NO_LIMIT)
         return CC_E_NOT_FOUND;
     *bytes = value;
@@ -444,12 +452,9 @@ cc_profile_parse_cgroup_cpu_max (const char *text, uint32_t *cores)
     if (period_length == 0 || !s_parse_u64_span (period_start, period_length, &period)
         || period == 0)
         return CC_E_BAD_FIELD;
-    if (s_span_is (start, quota_length, "max"))
-        return CC_E_NOT_FOUND;
     uint64_t quota;
-    if (!s_parse_u64_span (start, quota_length, &quota))
-        return CC_E_BAD_FIELD;
-    return s_quota_cores (quota, period, cores);
+    int rc = s_parse_limit (start, quota_length, "max", &quota);
+    return rc == 0 ? s_quota_cores (quota, period, cores) : rc;
 }
 
 int
@@ -460,15 +465,9 @@ cc_profile_parse_cgroup_cpu_quota (const char *quota_text, const char *period_te
     uint64_t period;
     if (!s_parse_u64 (period_text, &period) || period == 0)
         return CC_E_BAD_FIELD;
-    const char *start = quota_text;
-    size_t length = strlen (quota_text);
-    s_trim_span (&start, &length);
-    if (s_span_is (start, length, "-1"))
-        return CC_E_NOT_FOUND;
     uint64_t quota;
-    if (!s_parse_u64_span (start, length, &quota))
-        return CC_E_BAD_FIELD;
-    return s_quota_cores (quota, period, cores);
+    int rc = s_parse_limit (quota_text, strlen (quota_text), "-1", &quota);
+    return rc == 0 ? s_quota_cores (quota, period, cores) : rc;
 }
 
 //  --- Sources -------------------------------------------------------------------------
